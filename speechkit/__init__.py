@@ -1,0 +1,1 @@
+"""speechkit: speech-to-text for Python."""

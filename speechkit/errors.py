@@ -1,0 +1,238 @@
+"""Every exception speechkit raises.
+
+No httpx or websockets exception escapes the SDK: transport failures are wrapped, server answers
+become status errors, and bad input is reported before anything is sent. The tree::
+
+    SpeechkitError
+    ├── ConfigurationError            missing key, bad base URL, bad setting
+    ├── InvalidInputError (ValueError) a bad argument; the message names it and the fix
+    ├── NotSupportedError             the chosen provider cannot do this
+    ├── ClientClosedError             the Transcriber was closed
+    ├── APIError                      something went wrong talking to the service
+    │   ├── TransportError            no usable HTTP answer
+    │   │   ├── ConnectError          could not connect (nothing was sent)
+    │   │   └── RequestTimeoutError   connected, but no answer in time
+    │   └── APIStatusError            the service answered with a 4xx/5xx status
+    │       ├── BadRequestError       400
+    │       ├── AuthenticationError   401
+    │       ├── PermissionDeniedError 403
+    │       ├── NotFoundError         404
+    │       ├── RateLimitError        429
+    │       └── ServerError           5xx
+    ├── TranscriptionError            a job ended in ``status: error`` (carries the job id)
+    │   ├── TranscriptionTimeoutError waiting gave up; the job keeps running on the server
+    │   └── TranscriptionCancelledError  waiting was stopped by ``close()`` or cancellation
+    └── RealtimeError                 a streaming session failed (close code, ``retryable``)
+        └── RealtimeConnectionError   ``connect()`` could not open a session
+
+Every error is chained to its cause with ``raise ... from err``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from speechkit._core.http import Request, Response
+
+__all__ = [
+    "APIError",
+    "APIStatusError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "ConfigurationError",
+    "ConnectError",
+    "InvalidInputError",
+    "NotFoundError",
+    "NotSupportedError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RealtimeConnectionError",
+    "RealtimeError",
+    "RequestTimeoutError",
+    "ServerError",
+    "SpeechkitError",
+    "TranscriptionCancelledError",
+    "TranscriptionError",
+    "TranscriptionTimeoutError",
+    "TransportError",
+    "status_error_class",
+]
+
+
+class SpeechkitError(Exception):
+    """Root of every exception raised by speechkit."""
+
+
+class ConfigurationError(SpeechkitError):
+    """The client is not configured well enough to make a request (for example, no API key)."""
+
+
+class InvalidInputError(SpeechkitError, ValueError):
+    """An argument is invalid. The message names the argument and how to fix it."""
+
+
+class NotSupportedError(SpeechkitError):
+    """The chosen provider does not offer this operation (for example, listing on AIML)."""
+
+
+class ClientClosedError(SpeechkitError):
+    """The client was closed; create a new one to make more requests."""
+
+
+class APIError(SpeechkitError):
+    """A request to the service failed.
+
+    Attributes:
+        request: The neutral description of the request that failed (method, URL; never the key).
+    """
+
+    def __init__(self, message: str, *, request: Request | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request = request
+
+
+class TransportError(APIError):
+    """No usable HTTP answer arrived: connection refused or reset, TLS failure, or a timeout.
+
+    Attributes:
+        retryable: Whether repeating the request is safe and may help. speechkit has already
+            retried where that was safe, so seeing this error means the retries ran out or the
+            request could not be repeated without risking a duplicate job.
+    """
+
+    retryable: bool = True
+
+
+class ConnectError(TransportError):
+    """The connection could not be made, so the request never reached the server."""
+
+
+class RequestTimeoutError(TransportError):
+    """The server did not answer in time. The request may or may not have been processed."""
+
+
+class APIStatusError(APIError):
+    """The service answered with an error status.
+
+    Attributes:
+        status_code: The HTTP status code.
+        body: The parsed JSON body, or the text when it is not JSON (``None`` when empty).
+        request_id: The server's request id header, when it sent one; quote it to support.
+        retryable: Whether the service said, through the status, that trying again may work
+            (408, 409, 429 and 5xx).
+        response: The neutral response (status, headers, content) for debugging.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: Any = None,
+        request_id: str | None = None,
+        request: Request | None = None,
+        response: Response | None = None,
+    ) -> None:
+        super().__init__(message, request=request)
+        self.status_code = status_code
+        self.body = body
+        self.request_id = request_id
+        self.response = response
+
+    @property
+    def retryable(self) -> bool:
+        return self.status_code in (408, 409, 429) or self.status_code >= 500
+
+
+class BadRequestError(APIStatusError):
+    """400: the service rejected the request as invalid."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing or wrong."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key may not do this (for example, an upload made by another project)."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such resource (or, on AIML, a result older than its one-hour retention)."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests. ``retry_after`` holds the server's hint in seconds, if any."""
+
+    retry_after: float | None = None
+
+
+class ServerError(APIStatusError):
+    """5xx: the service failed."""
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status_code: int) -> type[APIStatusError]:
+    """Return the most specific :class:`APIStatusError` subclass for ``status_code``."""
+    if status_code >= 500:
+        return ServerError
+    return _STATUS_CLASSES.get(status_code, APIStatusError)
+
+
+class TranscriptionError(SpeechkitError):
+    """A transcription job failed on the server.
+
+    Attributes:
+        transcript_id: The job's id on the server.
+        server_message: The service's own explanation, when it gave one.
+        transcript: The last state of the job, when it was fetched.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        transcript_id: str | None,
+        server_message: str | None = None,
+        transcript: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.transcript_id = transcript_id
+        self.server_message = server_message
+        self.transcript = transcript
+
+
+class TranscriptionTimeoutError(TranscriptionError):
+    """Waiting for the job gave up. The job keeps running on the server: fetch it later by id."""
+
+
+class TranscriptionCancelledError(TranscriptionError):
+    """Waiting was stopped (``close()`` or cancellation). The job keeps running on the server."""
+
+
+class RealtimeError(SpeechkitError):
+    """A realtime session failed.
+
+    Attributes:
+        code: The websocket close code or the server's error code, when there is one.
+        retryable: Whether reconnecting may help (a dropped network) or not (a bad key).
+    """
+
+    def __init__(self, message: str, *, code: int | None = None, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retryable = retryable
+
+
+class RealtimeConnectionError(RealtimeError):
+    """A realtime session could not be opened (after any retries)."""

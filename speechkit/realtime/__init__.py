@@ -1,0 +1,1 @@
+"""speechkit.realtime."""
