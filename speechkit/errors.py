@@ -18,10 +18,13 @@ become status errors, and bad input is reported before anything is sent. The tre
     │       ├── PermissionDeniedError 403
     │       ├── NotFoundError         404
     │       ├── RateLimitError        429
-    │       └── ServerError           5xx
+    │       ├── ServerError           5xx
+    │       └── RedactedAudioExpiredError  400 from redacted-audio: expired or never made
     ├── TranscriptionError            a job ended in ``status: error`` (carries the job id)
     │   ├── TranscriptionTimeoutError waiting gave up; the job keeps running on the server
     │   └── TranscriptionCancelledError  waiting was stopped by ``close()`` or cancellation
+    ├── TranscriptionGroupError       some jobs of a group failed (all results attached)
+    ├── RedactedAudioNotReadyError    redacted audio is still being made (HTTP 202)
     └── RealtimeError                 a streaming session failed (close code, ``retryable``)
         └── RealtimeConnectionError   ``connect()`` could not open a session
 
@@ -50,11 +53,14 @@ __all__ = [
     "RateLimitError",
     "RealtimeConnectionError",
     "RealtimeError",
+    "RedactedAudioExpiredError",
+    "RedactedAudioNotReadyError",
     "RequestTimeoutError",
     "ServerError",
     "SpeechkitError",
     "TranscriptionCancelledError",
     "TranscriptionError",
+    "TranscriptionGroupError",
     "TranscriptionTimeoutError",
     "TransportError",
     "status_error_class",
@@ -173,6 +179,29 @@ class ServerError(APIStatusError):
     """5xx: the service failed."""
 
 
+class RedactedAudioExpiredError(BadRequestError):
+    """The redacted audio is gone (kept 24 hours) or was never requested (``redact_pii_audio``)."""
+
+    @classmethod
+    def from_status_error(cls, err: APIStatusError, message: str) -> RedactedAudioExpiredError:
+        return cls(
+            message,
+            status_code=err.status_code,
+            body=err.body,
+            request_id=err.request_id,
+            request=err.request,
+            response=err.response,
+        )
+
+
+class RedactedAudioNotReadyError(SpeechkitError):
+    """The redacted audio is still being made (the API answered 202); ask again shortly."""
+
+    def __init__(self, message: str, *, transcript_id: str) -> None:
+        super().__init__(message)
+        self.transcript_id = transcript_id
+
+
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
@@ -218,6 +247,19 @@ class TranscriptionTimeoutError(TranscriptionError):
 
 class TranscriptionCancelledError(TranscriptionError):
     """Waiting was stopped (``close()`` or cancellation). The job keeps running on the server."""
+
+
+class TranscriptionGroupError(SpeechkitError):
+    """Some jobs of ``transcribe_group`` failed. Nothing is lost: ``group`` holds every result.
+
+    Attributes:
+        group: The :class:`~speechkit.TranscriptGroup` with the transcripts that succeeded and
+            the failures, in input order.
+    """
+
+    def __init__(self, message: str, *, group: Any) -> None:
+        super().__init__(message)
+        self.group = group
 
 
 class RealtimeError(SpeechkitError):

@@ -33,6 +33,18 @@ class SpeechkitModel(BaseModel):
         model._raw = data
         return model
 
+    def __eq__(self, other: object) -> bool:
+        # Equality is about content: where a model came from (its stored raw JSON) is not.
+        if not isinstance(other, BaseModel):
+            return NotImplemented
+        return (
+            type(self) is type(other)
+            and self.__dict__ == other.__dict__
+            and self.__pydantic_extra__ == other.__pydantic_extra__
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable models are not hashable
+
     @property
     def raw(self) -> Any:
         """The JSON this model was parsed from (or, when built in code, its JSON form)."""

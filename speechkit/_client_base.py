@@ -1,0 +1,220 @@
+"""What ``Transcriber`` and ``AsyncTranscriber`` share: resolving settings and the provider, and
+building the sans-I/O flows each public method runs. Neither shell adds logic of its own."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import random as _random
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from speechkit._core import operations as ops
+from speechkit._core.audio_input import to_audio_source
+from speechkit._core.flow import Flow, FlowContext
+from speechkit._core.operations import PollSchedule
+from speechkit._core.retry import RetryPolicy
+from speechkit._settings import settings
+from speechkit.errors import InvalidInputError
+from speechkit.providers import resolve_provider
+
+if TYPE_CHECKING:
+    from speechkit.config import TranscriptionConfig
+    from speechkit.models import (
+        ParagraphsResponse,
+        SentencesResponse,
+        Transcript,
+        TranscriptList,
+        WordSearchResponse,
+    )
+    from speechkit.providers.base import Provider
+
+__all__ = ["TranscriberBase", "transcript_id_of"]
+
+#: Jobs a group runs at once unless told otherwise.
+DEFAULT_GROUP_CONCURRENCY = 8
+
+
+def transcript_id_of(transcript: Transcript | str) -> str:
+    """Accept a Transcript or its id wherever an id is needed."""
+    if isinstance(transcript, str):
+        if not transcript.strip():
+            raise InvalidInputError("transcript_id must be a non-empty string.")
+        return transcript
+    identifier = getattr(transcript, "id", None)
+    if not isinstance(identifier, str) or not identifier:
+        raise InvalidInputError(
+            f"Expected a Transcript or a transcript id, got {type(transcript).__name__}."
+        )
+    return identifier
+
+
+def _positive(name: str, value: float | None) -> float | None:
+    if value is not None and value <= 0:
+        raise InvalidInputError(f"{name} must be > 0, got {value}.")
+    return value
+
+
+def _check_poll_timeout(poll_timeout: float | None) -> None:
+    if poll_timeout is not None and poll_timeout < 0:
+        raise InvalidInputError(f"poll_timeout must be >= 0 seconds or None, got {poll_timeout}.")
+
+
+class TranscriberBase:
+    """Configuration and flow building shared by the sync and async transcribers."""
+
+    def __init__(
+        self,
+        *,
+        provider: str | Provider,
+        api_key: str | None,
+        base_url: str | None,
+        model: str | None,
+        config: TranscriptionConfig | None,
+        http_timeout: float | None,
+        max_retries: int | None,
+        polling_interval: float | None,
+        polling_max_interval: float | None,
+    ) -> None:
+        if max_retries is not None and max_retries < 0:
+            raise InvalidInputError(f"max_retries must be >= 0, got {max_retries}.")
+        self._provider, self._owned_server = resolve_provider(
+            provider, api_key=api_key, base_url=base_url, model=model
+        )
+        self.config = config
+        self._timeout = _positive("http_timeout", http_timeout) or settings.http_timeout
+        interval = _positive("polling_interval", polling_interval) or settings.polling_interval
+        cap = _positive("polling_max_interval", polling_max_interval)
+        self._schedule = PollSchedule(
+            interval=interval,
+            max_interval=max(cap or settings.polling_max_interval, interval),
+            backoff=settings.polling_backoff,
+        )
+        retry = RetryPolicy(
+            max_retries=settings.max_retries if max_retries is None else max_retries
+        )
+        self._ctx = FlowContext(
+            retry=retry, monotonic=time.monotonic, wall=time.time, random=_random.random
+        )
+
+    @property
+    def provider(self) -> Provider:
+        """The provider adapter this client talks through."""
+        return self._provider
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self._provider.safe_repr_fields().items())
+        return f"{type(self).__name__}({fields})"
+
+    def _close_owned_server(self) -> None:
+        server, self._owned_server = self._owned_server, None
+        if server is not None:
+            server.close()
+
+    # -- flows -------------------------------------------------------------------------------
+    def _config(self, config: TranscriptionConfig | None) -> TranscriptionConfig | None:
+        return config if config is not None else self.config
+
+    def _upload_flow(self, data: Any) -> Flow[str]:
+        return ops.upload(self._ctx, self._provider, data)
+
+    def _submit_flow(self, audio: Any, config: TranscriptionConfig | None) -> Flow[Transcript]:
+        source = to_audio_source(audio)
+        return ops.submit(self._ctx, self._provider, source, self._config(config))
+
+    def _transcribe_flow(
+        self, audio: Any, config: TranscriptionConfig | None, poll_timeout: float | None
+    ) -> Flow[Transcript]:
+        _check_poll_timeout(poll_timeout)
+        source = to_audio_source(audio)
+        return ops.transcribe(
+            self._ctx, self._provider, source, self._config(config), self._schedule, poll_timeout
+        )
+
+    def _get_flow(self, transcript: Transcript | str) -> Flow[Transcript]:
+        return ops.get(self._ctx, self._provider, transcript_id_of(transcript))
+
+    def _wait_flow(
+        self, transcript: Transcript | str, poll_timeout: float | None
+    ) -> Flow[Transcript]:
+        def flow() -> Flow[Transcript]:
+            current = transcript
+            if isinstance(current, str):
+                current = yield from self._get_flow(current)
+            done = yield from ops.wait(
+                self._ctx, self._provider, current, self._schedule, poll_timeout
+            )
+            return done
+
+        transcript_id_of(transcript)
+        _check_poll_timeout(poll_timeout)
+        return flow()
+
+    def _delete_flow(self, transcript: Transcript | str) -> Flow[Transcript]:
+        return ops.delete(self._ctx, self._provider, transcript_id_of(transcript))
+
+    def _list_flow(
+        self,
+        *,
+        limit: int | None,
+        status: str | None,
+        created_on: _dt.date | str | None,
+        before_id: str | None,
+        after_id: str | None,
+        throttled_only: bool | None,
+    ) -> Flow[TranscriptList]:
+        if limit is not None and not 1 <= limit <= 200:
+            raise InvalidInputError(f"limit must be between 1 and 200, got {limit}.")
+        if isinstance(created_on, _dt.date):
+            created_on = created_on.isoformat()
+        params: Mapping[str, Any] = {
+            "limit": limit,
+            "status": None if status is None else str(getattr(status, "value", status)),
+            "created_on": created_on,
+            "before_id": before_id,
+            "after_id": after_id,
+            "throttled_only": throttled_only,
+        }
+        return ops.list_page(self._ctx, self._provider, params, None)
+
+    def _list_page_flow(self, url: str) -> Flow[TranscriptList]:
+        if not isinstance(url, str) or not url:
+            raise InvalidInputError("page url must be a non-empty string from page_details.")
+        return ops.list_page(self._ctx, self._provider, None, url)
+
+    def _subtitles_flow(
+        self, transcript: Transcript | str, fmt: Literal["srt", "vtt"], chars: int | None
+    ) -> Flow[str]:
+        return ops.subtitles(self._ctx, self._provider, transcript_id_of(transcript), fmt, chars)
+
+    def _sentences_flow(self, transcript: Transcript | str) -> Flow[SentencesResponse]:
+        return ops.sentences(self._ctx, self._provider, transcript_id_of(transcript))
+
+    def _paragraphs_flow(self, transcript: Transcript | str) -> Flow[ParagraphsResponse]:
+        return ops.paragraphs(self._ctx, self._provider, transcript_id_of(transcript))
+
+    def _word_search_flow(
+        self, transcript: Transcript | str, words: Sequence[str] | str
+    ) -> Flow[WordSearchResponse]:
+        words_list = [words] if isinstance(words, str) else list(words)
+        return ops.word_search(self._ctx, self._provider, transcript_id_of(transcript), words_list)
+
+    def _redacted_audio_flow(self, transcript: Transcript | str) -> Flow[str]:
+        return ops.redacted_audio_url(self._ctx, self._provider, transcript_id_of(transcript))
+
+    def _lemur_flow(self, method: str, path: str, body: Any = None) -> Flow[Any]:
+        return ops.lemur(self._ctx, self._provider, method, path, body)
+
+    @staticmethod
+    def _group_inputs(audios: Sequence[Any], max_concurrency: int | None) -> tuple[list[Any], int]:
+        if isinstance(audios, (str, bytes)) or not isinstance(audios, Sequence):
+            raise InvalidInputError(
+                "audios must be a list of URLs, paths, bytes or file objects "
+                "(for one file, use transcribe())."
+            )
+        if max_concurrency is not None and max_concurrency < 1:
+            raise InvalidInputError(f"max_concurrency must be >= 1, got {max_concurrency}.")
+        items = list(audios)
+        for item in items:
+            to_audio_source(item)  # validate every input before starting any job
+        return items, max_concurrency or DEFAULT_GROUP_CONCURRENCY

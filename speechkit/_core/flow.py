@@ -1,0 +1,174 @@
+"""The contract between sans-I/O flows and the I/O shells that drive them.
+
+Every operation (upload, create, poll, list, ...) is written once as a generator that *yields*
+what it needs done and *receives* the outcome, like httpx's auth flows:
+
+* it yields a :class:`~speechkit._core.http.Request`; the shell sends it **once** and sends back
+  the :class:`~speechkit._core.http.Response` for a 2xx (or a listed ``ok_statuses``) answer, or
+  throws the :class:`~speechkit.errors.SpeechkitError` the attempt ended in (a status error built by
+  :func:`status_error`, or a wrapped transport error) into the generator;
+* it yields a :class:`Sleep`; the shell waits that long (sync: an event wait; async:
+  ``asyncio``) and sends back ``None``, or throws :class:`~speechkit.errors.ClientClosedError`
+  into the generator when the client is closed meanwhile;
+* its return value is the operation's result.
+
+Retries (:func:`send`) and polling are therefore decided here, once, for both shells.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any, TypeVar
+
+from speechkit._core.http import Request, Response, StreamBody
+from speechkit._core.retry import RetryPolicy, parse_retry_after
+from speechkit.errors import (
+    APIStatusError,
+    RateLimitError,
+    SpeechkitError,
+    status_error_class,
+)
+
+__all__ = ["Flow", "FlowContext", "Op", "Sleep", "send", "server_message", "status_error"]
+
+logger = logging.getLogger("speechkit")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Ask the shell to wait ``seconds`` before resuming the flow."""
+
+    seconds: float
+
+
+Op = Request | Sleep
+#: A sans-I/O operation returning ``T``.
+Flow = Generator[Op, Any, T]
+
+
+@dataclass(frozen=True, slots=True)
+class FlowContext:
+    """What flows need besides I/O: injected so tests control time and randomness.
+
+    Attributes:
+        retry: Retry decisions.
+        monotonic: A monotonic clock in seconds (deadlines).
+        wall: Unix time in seconds (``Retry-After`` dates).
+        random: A uniform ``[0, 1)`` source (backoff jitter).
+    """
+
+    retry: RetryPolicy
+    monotonic: Callable[[], float]
+    wall: Callable[[], float]
+    random: Callable[[], float] = field(default=lambda: 0.5)
+
+
+def body_rewindable(request: Request) -> bool:
+    """Whether the request's body can be sent again (an unseekable stream cannot)."""
+    bodies = [request.body] + [part.body for part in request.files]
+    for body in bodies:
+        if isinstance(body, StreamBody):
+            try:
+                if not body.stream.seekable():
+                    return False
+            except (AttributeError, ValueError, OSError):
+                return False
+    return True
+
+
+def send(ctx: FlowContext, request: Request) -> Flow[Response]:
+    """Send ``request``, retrying as :class:`RetryPolicy` allows; return the successful response."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            response: Response = yield request
+        except SpeechkitError as err:
+            delay = ctx.retry.next_delay(
+                request,
+                err,
+                attempt=attempt,
+                body_rewindable=body_rewindable(request),
+                now=ctx.wall(),
+                random=ctx.random,
+            )
+            if delay is None:
+                raise
+            logger.info(
+                "Retrying %s in %.2f s (attempt %d of %d) after: %s",
+                request.describe(),
+                delay,
+                attempt + 1,
+                ctx.retry.max_retries + 1,
+                err,
+            )
+            yield Sleep(delay)
+            continue
+        return response
+
+
+def server_message(body: Any) -> str | None:
+    """The human message in an error body, whatever the provider's shape.
+
+    Handles AssemblyAI ``{"error": "..."}``, AIML ``{"message": "..."}``, OpenAI-style
+    ``{"error": {"message": "..."}}`` and Deepgram ``{"err_msg": "..."}``; falls back to text.
+    """
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, str) and error:
+            return error
+        if isinstance(error, dict):
+            nested = error.get("message")
+            if isinstance(nested, str) and nested:
+                return nested
+        for key in ("message", "err_msg", "detail"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value
+        return None
+    if isinstance(body, str) and body.strip():
+        text = body.strip()
+        return text if len(text) <= 300 else text[:300] + "..."
+    return None
+
+
+_HINTS = {
+    401: "Check the API key you passed (or set in the environment).",
+    403: "The key is not allowed to do this (an upload from another project, or no credits).",
+    429: "Too many requests: speechkit retried with backoff; lower the concurrency or retry later.",
+}
+
+
+def status_error(request: Request, response: Response, *, now: float) -> APIStatusError:
+    """Build the typed error for a non-2xx ``response``. ``now`` is Unix time."""
+    body = response.json_or_text()
+    try:
+        reason = HTTPStatus(response.status_code).phrase
+    except ValueError:
+        reason = "HTTP error"
+    message = f"{request.describe()} failed with {response.status_code} {reason}"
+    detail = server_message(body)
+    if detail:
+        message += f": {detail}"
+    hint = _HINTS.get(response.status_code)
+    if hint:
+        message += f" ({hint})"
+    if response.request_id:
+        message += f" [request id {response.request_id}]"
+    cls = status_error_class(response.status_code)
+    error = cls(
+        message,
+        status_code=response.status_code,
+        body=body,
+        request_id=response.request_id,
+        request=request,
+        response=response,
+    )
+    if isinstance(error, RateLimitError):
+        error.retry_after = parse_retry_after(response.headers, now=now)
+    return error

@@ -1,0 +1,297 @@
+"""Every batch operation, written once as a sans-I/O flow (see ``speechkit._core.flow``).
+
+The sync and async transcribers drive these same generators, so uploading, creating, the
+create-then-poll state machine, retries and local fallbacks behave identically in both.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from speechkit._core import text as local_text
+from speechkit._core.audio_input import AudioSource, LocalAudio, RemoteAudio, to_body
+from speechkit._core.flow import Flow, FlowContext, Sleep, send
+from speechkit._core.http import Body
+from speechkit.errors import (
+    APIError,
+    BadRequestError,
+    ClientClosedError,
+    InvalidInputError,
+    RedactedAudioExpiredError,
+    RedactedAudioNotReadyError,
+    TranscriptionCancelledError,
+    TranscriptionError,
+    TranscriptionTimeoutError,
+)
+from speechkit.providers.base import JobState, Provider
+
+if TYPE_CHECKING:
+    from speechkit.config import TranscriptionConfig
+    from speechkit.models import (
+        ParagraphsResponse,
+        SentencesResponse,
+        Transcript,
+        TranscriptList,
+        WordSearchResponse,
+    )
+
+logger = logging.getLogger("speechkit")
+
+#: Consecutive failed polls tolerated (each already retried by ``send``) before giving up.
+MAX_CONSECUTIVE_POLL_FAILURES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class PollSchedule:
+    """How often to poll a job: start quickly, grow by ``backoff`` up to ``max_interval`` seconds.
+
+    A short job is seen soon after it completes, and a long one is not polled more than every
+    ``max_interval`` seconds.
+    """
+
+    interval: float = 0.2
+    max_interval: float = 3.0
+    backoff: float = 1.2
+
+    def delay(self, poll_number: int) -> float:
+        """Seconds to wait before poll ``poll_number`` (1-based)."""
+        return min(self.interval * self.backoff ** (poll_number - 1), self.max_interval)
+
+
+# -- create, then poll -----------------------------------------------------------------------
+
+
+def upload(ctx: FlowContext, provider: Provider, data: Any) -> Flow[str]:
+    """Upload local audio (a path, bytes or a file object); return the URL to create a job from."""
+    body, _ = to_body(data, argument="data")
+    return (yield from upload_body(ctx, provider, body))
+
+
+def upload_body(ctx: FlowContext, provider: Provider, body: Body) -> Flow[str]:
+    response = yield from send(ctx, provider.build_upload(body))
+    return provider.parse_upload(response)
+
+
+def submit(
+    ctx: FlowContext,
+    provider: Provider,
+    audio: AudioSource,
+    config: TranscriptionConfig | None,
+) -> Flow[Transcript]:
+    """Create a job (uploading local audio first where the provider needs it); do not wait."""
+    if isinstance(audio, LocalAudio) and provider.uploads_local_audio:
+        url = yield from upload_body(ctx, provider, audio.body)
+        audio = RemoteAudio(url)
+    response = yield from send(ctx, provider.build_create(audio, config))
+    transcript = provider.parse_transcript(response)
+    logger.debug("Created %s job %s", provider.name, transcript.id)
+    return transcript
+
+
+def get(ctx: FlowContext, provider: Provider, transcript_id: str) -> Flow[Transcript]:
+    response = yield from send(ctx, provider.build_get(transcript_id))
+    return provider.parse_transcript(response, transcript_id=transcript_id)
+
+
+def wait(
+    ctx: FlowContext,
+    provider: Provider,
+    transcript: Transcript,
+    schedule: PollSchedule,
+    timeout: float | None,
+) -> Flow[Transcript]:
+    """Poll until the job completes or fails; return its last state (failed ones too).
+
+    Transient failures while polling (already retried by ``send``) do not end the wait: the job
+    is still running on the server, so the loop keeps polling until ``timeout`` or until
+    :data:`MAX_CONSECUTIVE_POLL_FAILURES` polls in a row have failed.
+    """
+    if timeout is not None and timeout < 0:
+        raise InvalidInputError(f"poll_timeout must be >= 0 seconds or None, got {timeout}.")
+    deadline = None if timeout is None else ctx.monotonic() + timeout
+    poll_number = 0
+    failures = 0
+    while provider.job_state(transcript) is JobState.PENDING:
+        poll_number += 1
+        delay = schedule.delay(poll_number)
+        if deadline is not None:
+            remaining = deadline - ctx.monotonic()
+            if remaining <= 0:
+                raise TranscriptionTimeoutError(
+                    f"Transcript {transcript.id} was still {transcript.status} after waiting "
+                    f"{timeout:g} s. The job keeps running on the server: fetch it later with "
+                    f"get_transcript({transcript.id!r}) or wait_for_completion().",
+                    transcript_id=transcript.id,
+                    transcript=transcript,
+                )
+            delay = min(delay, remaining)
+        try:
+            yield Sleep(delay)
+            transcript = yield from get(ctx, provider, transcript.id)
+            failures = 0
+        except ClientClosedError as err:
+            raise TranscriptionCancelledError(
+                f"Stopped waiting for transcript {transcript.id} because the client was closed. "
+                "The job keeps running on the server.",
+                transcript_id=transcript.id,
+                transcript=transcript,
+            ) from err
+        except APIError as err:
+            retryable = getattr(err, "retryable", False)
+            failures += 1
+            if not retryable or failures >= MAX_CONSECUTIVE_POLL_FAILURES:
+                raise
+            logger.warning("Polling transcript %s failed (%s); still waiting", transcript.id, err)
+    return transcript
+
+
+def raise_for_failed(provider: Provider, transcript: Transcript) -> Transcript:
+    """Raise :class:`TranscriptionError` when the job ended in error; return it otherwise."""
+    if provider.job_state(transcript) is JobState.FAILED:
+        detail = provider.job_error(transcript)
+        raise TranscriptionError(
+            f"Transcript {transcript.id} failed: {detail or 'the service gave no reason'}",
+            transcript_id=transcript.id,
+            server_message=detail,
+            transcript=transcript,
+        )
+    return transcript
+
+
+def transcribe(
+    ctx: FlowContext,
+    provider: Provider,
+    audio: AudioSource,
+    config: TranscriptionConfig | None,
+    schedule: PollSchedule,
+    timeout: float | None,
+) -> Flow[Transcript]:
+    """Upload when needed, create, poll; return the completed transcript or raise."""
+    transcript = yield from submit(ctx, provider, audio, config)
+    transcript = yield from wait(ctx, provider, transcript, schedule, timeout)
+    return raise_for_failed(provider, transcript)
+
+
+# -- other operations -------------------------------------------------------------------------
+
+
+def delete(ctx: FlowContext, provider: Provider, transcript_id: str) -> Flow[Transcript]:
+    response = yield from send(ctx, provider.build_delete(transcript_id))
+    return provider.parse_transcript(response, transcript_id=transcript_id)
+
+
+def list_page(
+    ctx: FlowContext, provider: Provider, params: Mapping[str, Any] | None, page_url: str | None
+) -> Flow[TranscriptList]:
+    request = provider.build_list_page(page_url) if page_url else provider.build_list(params or {})
+    response = yield from send(ctx, request)
+    return provider.parse_list(response)
+
+
+def _completed(ctx: FlowContext, provider: Provider, transcript_id: str) -> Flow[Transcript]:
+    transcript = yield from get(ctx, provider, transcript_id)
+    if provider.job_state(transcript) is not JobState.COMPLETED:
+        raise InvalidInputError(
+            f"Transcript {transcript_id} is {transcript.status}, not completed; "
+            "wait for it with wait_for_completion() first."
+        )
+    return transcript
+
+
+def subtitles(
+    ctx: FlowContext,
+    provider: Provider,
+    transcript_id: str,
+    fmt: Literal["srt", "vtt"],
+    chars_per_caption: int | None,
+) -> Flow[str]:
+    if chars_per_caption is not None and chars_per_caption < 1:
+        raise InvalidInputError(f"chars_per_caption must be >= 1, got {chars_per_caption}.")
+    request = provider.build_subtitles(transcript_id, fmt, chars_per_caption)
+    if request is None:
+        transcript = yield from _completed(ctx, provider, transcript_id)
+        return local_text.subtitles(transcript, fmt, chars_per_caption)
+    response = yield from send(ctx, request)
+    return response.text
+
+
+def sentences(ctx: FlowContext, provider: Provider, transcript_id: str) -> Flow[SentencesResponse]:
+    request = provider.build_sentences(transcript_id)
+    if request is None:
+        transcript = yield from _completed(ctx, provider, transcript_id)
+        return local_text.sentences(transcript)
+    response = yield from send(ctx, request)
+    return provider.parse_sentences(response)
+
+
+def paragraphs(
+    ctx: FlowContext, provider: Provider, transcript_id: str
+) -> Flow[ParagraphsResponse]:
+    request = provider.build_paragraphs(transcript_id)
+    if request is None:
+        transcript = yield from _completed(ctx, provider, transcript_id)
+        return local_text.paragraphs(transcript)
+    response = yield from send(ctx, request)
+    return provider.parse_paragraphs(response)
+
+
+def word_search(
+    ctx: FlowContext, provider: Provider, transcript_id: str, words: Sequence[str]
+) -> Flow[WordSearchResponse]:
+    if isinstance(words, str):
+        words = [words]
+    cleaned = [w.strip() for w in words if isinstance(w, str) and w.strip()]
+    if not cleaned:
+        raise InvalidInputError("word_search needs at least one non-empty word.")
+    if any("," in w for w in cleaned):
+        raise InvalidInputError(
+            "word_search words cannot contain commas (the API joins them with commas); "
+            "pass each word or phrase as its own list item."
+        )
+    request = provider.build_word_search(transcript_id, cleaned)
+    if request is None:
+        transcript = yield from _completed(ctx, provider, transcript_id)
+        return local_text.word_search(transcript, cleaned)
+    response = yield from send(ctx, request)
+    return provider.parse_word_search(response)
+
+
+def redacted_audio_url(ctx: FlowContext, provider: Provider, transcript_id: str) -> Flow[str]:
+    """The redacted audio's URL; raises when it is not ready (202) or has expired (400)."""
+    request = provider.build_redacted_audio(transcript_id)
+    try:
+        response = yield from send(ctx, request)
+    except BadRequestError as err:
+        raise RedactedAudioExpiredError.from_status_error(
+            err,
+            f"The redacted audio of transcript {transcript_id} is not available: "
+            f"{err.message}. Redacted audio is kept for 24 hours after the transcript "
+            "completes, and exists only when the job used redact_pii_audio=True.",
+        ) from err
+    if response.status_code == 202:
+        raise RedactedAudioNotReadyError(
+            f"The redacted audio of transcript {transcript_id} is not ready yet; try again "
+            "shortly.",
+            transcript_id=transcript_id,
+        )
+    from speechkit.models import RedactedAudioResponse
+
+    parsed = RedactedAudioResponse.from_json_data(response.json())
+    if not parsed.redacted_audio_url:
+        raise RedactedAudioNotReadyError(
+            f"The redacted audio of transcript {transcript_id} has no URL yet "
+            f"(status {parsed.status!r}); try again shortly.",
+            transcript_id=transcript_id,
+        )
+    return parsed.redacted_audio_url
+
+
+def lemur(
+    ctx: FlowContext, provider: Provider, method: str, path: str, body: Any = None
+) -> Flow[Any]:
+    """Send one LeMUR request and return its decoded JSON (parsed by the caller's model)."""
+    response = yield from send(ctx, provider.build_lemur(method, path, body))
+    return response.json()

@@ -1,0 +1,442 @@
+"""The I/O shells: the only module that imports httpx.
+
+:class:`SyncShell` and :class:`AsyncShell` drive the sans-I/O flows of ``speechkit._core`` in the
+same order: each yielded request is sent **once** (retries are the flow's decision), each yielded
+sleep is waited out (and cut short by ``close()``). Whatever httpx raises is wrapped here, so no
+httpx exception reaches users.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import platform
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from speechkit._core.flow import Flow, Sleep, status_error
+from speechkit._core.http import Body, BytesBody, FileBody, Request, Response, StreamBody
+from speechkit._version import __version__
+from speechkit.errors import (
+    ClientClosedError,
+    ConnectError,
+    InvalidInputError,
+    RequestTimeoutError,
+    SpeechkitError,
+    TransportError,
+)
+
+__all__ = ["AsyncShell", "SyncShell"]
+
+logger = logging.getLogger("speechkit")
+
+T = TypeVar("T")
+
+USER_AGENT = f"speechkit/{__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
+
+
+def _same_origin(url: str, base_url: str) -> bool:
+    a, b = urlsplit(url), urlsplit(base_url)
+    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
+
+
+class _ShellBase:
+    """What both shells share: URL and header building, error wrapping, the latest response."""
+
+    def __init__(self, *, base_url: str, auth_headers: Mapping[str, str], timeout: float) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._auth_headers = dict(auth_headers)
+        self._timeout = httpx.Timeout(timeout)
+        self._lock = threading.Lock()
+        self._last_response: Response | None = None
+
+    @property
+    def last_response(self) -> Response | None:
+        """The latest response any thread received (an immutable value, safe to read anywhere)."""
+        with self._lock:
+            return self._last_response
+
+    def _url(self, request: Request) -> str:
+        if request.path.startswith(("http://", "https://")):
+            return request.path
+        return self._base_url + request.path
+
+    def _headers(self, request: Request, url: str) -> dict[str, str]:
+        headers = {"User-Agent": USER_AGENT}
+        # The key goes only to the API's own origin: never to a CDN URL such as redacted audio.
+        if _same_origin(url, self._base_url):
+            headers.update(self._auth_headers)
+        headers.update(request.headers)
+        if isinstance(request.body, FileBody):
+            headers["Content-Length"] = str(os.path.getsize(request.body.path))
+        elif isinstance(request.body, BytesBody):
+            headers["Content-Length"] = str(len(request.body.data))
+        return headers
+
+    @staticmethod
+    def _params(request: Request) -> dict[str, Any] | None:
+        if not request.params:
+            return None
+        params: dict[str, Any] = {}
+        for key, value in request.params.items():
+            if value is None:
+                continue
+            params[key] = ("true" if value else "false") if isinstance(value, bool) else value
+        return params
+
+    @staticmethod
+    def _body(request: Request, *, asynchronous: bool) -> tuple[dict[str, Any], list[IO[bytes]]]:
+        """httpx keyword arguments for the body, and the files opened for it (closed by the
+        caller). Local files and streams are read in chunks, never whole."""
+        body = request.body
+        if request.files:
+            files = []
+            opened: list[IO[bytes]] = []
+            for part in request.files:
+                content: Any
+                if isinstance(part.body, FileBody):
+                    # httpx's multipart encoder reads open files in chunks.
+                    content = open(part.body.path, "rb")  # noqa: SIM115
+                    opened.append(content)
+                elif isinstance(part.body, StreamBody):
+                    content = part.body.stream
+                else:
+                    content = part.body.data
+                files.append((part.field, (part.filename, content, part.content_type)))
+            return {"files": files, "data": dict(request.form or {})}, opened
+        if request.json is not None:
+            return {"json": request.json}, []
+        if isinstance(body, BytesBody):
+            return {"content": body.data}, []
+        if isinstance(body, FileBody):
+            reader = _aiter_file if asynchronous else _iter_file
+            return {"content": reader(body.path, body.chunk_size)}, []
+        if isinstance(body, StreamBody):
+            stream_reader = _aiter_stream if asynchronous else _iter_stream
+            return {"content": stream_reader(body.stream, body.chunk_size)}, []
+        return {}, []
+
+    def _record(self, request: Request, response: Response, started: float) -> Response:
+        with self._lock:
+            self._last_response = response
+        logger.debug(
+            'HTTP Request: %s %s "%d" (%.0f ms)',
+            request.method.upper(),
+            response.url,
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+        )
+        if response.is_success or response.status_code in request.ok_statuses:
+            return response
+        raise status_error(request, response, now=time.time())
+
+    @staticmethod
+    def _wrap(request: Request, err: Exception) -> SpeechkitError:
+        what = request.describe()
+        if isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+            return ConnectError(
+                f"{what}: could not connect: {err or type(err).__name__}", request=request
+            )
+        if isinstance(err, httpx.TimeoutException):
+            return RequestTimeoutError(
+                f"{what}: timed out waiting for the server ({type(err).__name__}). "
+                "Raise http_timeout if the network is slow.",
+                request=request,
+            )
+        if isinstance(err, httpx.InvalidURL | httpx.UnsupportedProtocol):
+            return InvalidInputError(f"{what}: invalid URL: {err}")
+        if isinstance(err, httpx.HTTPError):
+            return TransportError(
+                f"{what}: the connection failed: {err or type(err).__name__}", request=request
+            )
+        if isinstance(err, OSError):
+            return InvalidInputError(f"{what}: could not read the audio to send: {err}")
+        if isinstance(err, RuntimeError) and "closed" in str(err):
+            return ClientClosedError("The client was closed; create a new one.")
+        raise err
+
+
+def _rewind(body: Body | None) -> int | None:
+    """Remember where a seekable stream starts, so a retry can send it again from there."""
+    if isinstance(body, StreamBody):
+        try:
+            return body.stream.tell() if body.stream.seekable() else None
+        except (OSError, ValueError):
+            return None
+    return None
+
+
+def _iter_file(path: str | os.PathLike[str], chunk_size: int) -> Iterator[bytes]:
+    with open(path, "rb") as file:
+        while chunk := file.read(chunk_size):
+            yield chunk
+
+
+def _iter_stream(stream: IO[bytes], chunk_size: int) -> Iterator[bytes]:
+    while chunk := stream.read(chunk_size):
+        yield bytes(chunk)
+
+
+class SyncShell(_ShellBase):
+    """Drives flows with ``httpx.Client``; sleeps are cut short by :meth:`close`."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        auth_headers: Mapping[str, str],
+        timeout: float,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(base_url=base_url, auth_headers=auth_headers, timeout=timeout)
+        self._client = http_client
+        self._owns_client = http_client is None
+        self._closed = threading.Event()
+
+    def _http(self) -> httpx.Client:
+        with self._lock:
+            if self._closed.is_set():
+                raise ClientClosedError("The Transcriber was closed; create a new one.")
+            if self._client is None:
+                self._client = httpx.Client(timeout=self._timeout)
+            return self._client
+
+    def run(self, flow: Flow[T]) -> T:
+        """Drive ``flow`` to its result in the calling thread."""
+        try:
+            op = next(flow)
+            while True:
+                try:
+                    result: Response | None = None
+                    if isinstance(op, Sleep):
+                        self._sleep(op.seconds)
+                    else:
+                        result = self._send(op)
+                except SpeechkitError as err:
+                    op = flow.throw(err)
+                else:
+                    op = flow.send(result)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        finally:
+            flow.close()
+
+    def _sleep(self, seconds: float) -> None:
+        if self._closed.wait(max(0.0, seconds)):
+            raise ClientClosedError("The Transcriber was closed while waiting.")
+
+    def _send(self, request: Request) -> Response:
+        client = self._http()
+        url = self._url(request)
+        start_pos = _rewind(request.body)
+        kwargs, opened = self._body(request, asynchronous=False)
+        started = time.monotonic()
+        try:
+            http_request = client.build_request(
+                request.method,
+                url,
+                params=self._params(request),
+                headers=self._headers(request, url),
+                **kwargs,
+            )
+            http_response = client.send(http_request)
+            try:
+                content = http_response.read()
+            finally:
+                http_response.close()
+        except Exception as err:
+            if start_pos is not None and isinstance(request.body, StreamBody):
+                with contextlib.suppress(OSError, ValueError):
+                    request.body.stream.seek(start_pos)
+            raise self._wrap(request, err) from err
+        finally:
+            for file in opened:
+                file.close()
+        response = Response(
+            http_response.status_code,
+            {k.lower(): v for k, v in http_response.headers.items()},
+            content,
+            str(http_response.url),
+        )
+        return self._record(request, response, started)
+
+    def download(self, url: str, path: str | os.PathLike[str]) -> Path:
+        """Stream ``url`` into the file ``path`` (written whole or not at all)."""
+        target = Path(path)
+        partial = target.with_name(target.name + ".part")
+        request = Request("GET", url, expect="bytes")
+        try:
+            with self._http().stream("GET", url, headers=self._headers(request, url)) as resp:
+                if not resp.is_success:
+                    resp.read()
+                    response = Response(resp.status_code, dict(resp.headers), resp.content, url)
+                    self._record(request, response, time.monotonic())
+                with open(partial, "wb") as file:
+                    for chunk in resp.iter_bytes():
+                        file.write(chunk)
+        except SpeechkitError:
+            partial.unlink(missing_ok=True)
+            raise
+        except Exception as err:
+            partial.unlink(missing_ok=True)
+            raise self._wrap(request, err) from err
+        partial.replace(target)
+        return target
+
+    def close(self) -> None:
+        """Stop every sleep now and close the HTTP client (if this shell created it)."""
+        self._closed.set()
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None and self._owns_client:
+            client.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+
+async def _aiter_file(path: str | os.PathLike[str], chunk_size: int) -> AsyncIterator[bytes]:
+    # File reads go to a worker thread so a slow disk never stalls the event loop.
+    file = await asyncio.to_thread(open, path, "rb")
+    try:
+        while chunk := await asyncio.to_thread(file.read, chunk_size):
+            yield chunk
+    finally:
+        await asyncio.to_thread(file.close)
+
+
+async def _aiter_stream(stream: IO[bytes], chunk_size: int) -> AsyncIterator[bytes]:
+    while chunk := await asyncio.to_thread(stream.read, chunk_size):
+        yield bytes(chunk)
+
+
+class AsyncShell(_ShellBase):
+    """Drives flows with ``httpx.AsyncClient``; sleeps are cut short by :meth:`aclose`."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        auth_headers: Mapping[str, str],
+        timeout: float,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        super().__init__(base_url=base_url, auth_headers=auth_headers, timeout=timeout)
+        self._client = http_client
+        self._owns_client = http_client is None
+        self._closed = asyncio.Event()
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._closed.is_set():
+            raise ClientClosedError("The AsyncTranscriber was closed; create a new one.")
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self._timeout)
+        return self._client
+
+    async def run(self, flow: Flow[T]) -> T:
+        """Drive ``flow`` to its result on the running event loop."""
+        try:
+            op = next(flow)
+            while True:
+                try:
+                    result: Response | None = None
+                    if isinstance(op, Sleep):
+                        await self._sleep(op.seconds)
+                    else:
+                        result = await self._send(op)
+                except SpeechkitError as err:
+                    op = flow.throw(err)
+                else:
+                    op = flow.send(result)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        finally:
+            flow.close()
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._closed.wait(), max(0.0, seconds))
+        except TimeoutError:
+            return
+        raise ClientClosedError("The AsyncTranscriber was closed while waiting.")
+
+    async def _send(self, request: Request) -> Response:
+        client = self._http()
+        url = self._url(request)
+        start_pos = _rewind(request.body)
+        kwargs, opened = self._body(request, asynchronous=True)
+        started = time.monotonic()
+        try:
+            http_request = client.build_request(
+                request.method,
+                url,
+                params=self._params(request),
+                headers=self._headers(request, url),
+                **kwargs,
+            )
+            http_response = await client.send(http_request)
+            try:
+                content = await http_response.aread()
+            finally:
+                await http_response.aclose()
+        except Exception as err:
+            if start_pos is not None and isinstance(request.body, StreamBody):
+                with contextlib.suppress(OSError, ValueError):
+                    request.body.stream.seek(start_pos)
+            raise self._wrap(request, err) from err
+        finally:
+            for file in opened:
+                file.close()
+        response = Response(
+            http_response.status_code,
+            {k.lower(): v for k, v in http_response.headers.items()},
+            content,
+            str(http_response.url),
+        )
+        return self._record(request, response, started)
+
+    async def download(self, url: str, path: str | os.PathLike[str]) -> Path:
+        """Stream ``url`` into the file ``path`` (written whole or not at all)."""
+        target = Path(path)
+        partial = target.with_name(target.name + ".part")
+        request = Request("GET", url, expect="bytes")
+        try:
+            async with self._http().stream("GET", url, headers=self._headers(request, url)) as resp:
+                if not resp.is_success:
+                    await resp.aread()
+                    response = Response(resp.status_code, dict(resp.headers), resp.content, url)
+                    self._record(request, response, time.monotonic())
+                file = await asyncio.to_thread(open, partial, "wb")
+                try:
+                    async for chunk in resp.aiter_bytes():
+                        await asyncio.to_thread(file.write, chunk)
+                finally:
+                    await asyncio.to_thread(file.close)
+        except SpeechkitError:
+            partial.unlink(missing_ok=True)
+            raise
+        except Exception as err:
+            partial.unlink(missing_ok=True)
+            raise self._wrap(request, err) from err
+        partial.replace(target)
+        return target
+
+    async def aclose(self) -> None:
+        """Stop every sleep now and close the HTTP client (if this shell created it)."""
+        self._closed.set()
+        client, self._client = self._client, None
+        if client is not None and self._owns_client:
+            await client.aclose()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()

@@ -1,0 +1,489 @@
+"""The Transcript model: AssemblyAI's transcript object, and the unified view of every provider.
+
+Shapes follow AssemblyAI's ``Transcript`` schema (spec HEAD, plus fields dropped from newer specs
+that servers and relays still send: ``word_boost``, ``boost_param``, ``dual_channel``, ...).
+Other providers' results are converted into the same model; the provider's own response stays
+reachable through :attr:`Transcript.provider_response`.
+
+Units: every ``start`` / ``end`` / ``audio_start_from`` / ``audio_end_at`` is an **integer number
+of milliseconds** from the beginning of the audio; ``audio_duration`` is in **seconds**.
+Confidences and relevances are in ``0..1``.
+
+Leniency: apart from ``Transcript.id`` and the text/timing of timed spans (words, utterances,
+entities, ...), every field may be missing or ``null``; unknown fields are kept in
+``model_extra`` and the raw JSON in :attr:`~speechkit.models.SpeechkitModel.raw`. Enum fields are
+``SomeEnum | str``. The part models have no custom validators, so parsing a 30 000-word
+transcript stays a single pass of pydantic-core.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from pydantic import Field, PrivateAttr
+
+from speechkit.models._base import SpeechkitModel
+from speechkit.models.enums import (
+    AudioIntelligenceModelStatus,
+    BoostParam,
+    EntityType,
+    LanguageCode,
+    OpenEnum,
+    PIIPolicy,
+    RedactPiiAudioQuality,
+    Sentiment,
+    SpeechModel,
+    SubstitutionPolicy,
+    SummaryModel,
+    SummaryType,
+    TranscriptStatus,
+)
+
+__all__ = [
+    "AutoHighlightResult",
+    "AutoHighlightsResult",
+    "Chapter",
+    "ContentSafetyLabel",
+    "ContentSafetyLabelResult",
+    "ContentSafetyLabelsResult",
+    "CustomSpelling",
+    "Entity",
+    "LanguageDetectionOptions",
+    "RedactPiiAudioOptions",
+    "SentimentAnalysisResult",
+    "SeverityScoreSummary",
+    "SpeakerOptions",
+    "SpeechUnderstanding",
+    "Timestamp",
+    "TopicDetectionLabel",
+    "TopicDetectionModelResult",
+    "TopicDetectionResult",
+    "Transcript",
+    "Utterance",
+    "Word",
+]
+
+
+# --- timed spans -------------------------------------------------------------------------------
+
+
+class Timestamp(SpeechkitModel):
+    """A span of audio."""
+
+    start: int
+    """Start, in milliseconds from the beginning of the audio."""
+    end: int
+    """End, in milliseconds from the beginning of the audio."""
+
+
+class Word(SpeechkitModel):
+    """One recognised word (the spec's ``TranscriptWord``)."""
+
+    text: str
+    start: int
+    """Start of the word, in integer milliseconds from the beginning of the audio."""
+    end: int
+    """End of the word, in integer milliseconds from the beginning of the audio."""
+    confidence: float | None = None
+    """Recognition confidence, 0..1."""
+    speaker: str | None = None
+    """Speaker label (``"A"``, ``"B"``, ...) when diarization ran, else ``None``."""
+    channel: str | None = None
+    """Audio channel (``"1"`` = left, ``"2"`` = right, ...) with multichannel, else ``None``."""
+
+
+class Utterance(SpeechkitModel):
+    """One turn of one speaker (or channel), present with ``speaker_labels`` or ``multichannel``."""
+
+    text: str
+    start: int
+    """Start, in milliseconds from the beginning of the audio."""
+    end: int
+    """End, in milliseconds from the beginning of the audio."""
+    confidence: float | None = None
+    """Recognition confidence, 0..1."""
+    speaker: str | None = None
+    """Speaker label: ``"A"``, ``"B"``, ... in order of first appearance."""
+    channel: str | None = None
+    """Audio channel with multichannel, else ``None``."""
+    words: list[Word] = Field(default_factory=list)
+    translated_texts: dict[str, str] | None = None
+    """Translations keyed by language code, with translation's ``match_original_utterance``."""
+
+
+class Chapter(SpeechkitModel):
+    """An auto-chapter (deprecated feature, still returned by servers)."""
+
+    start: int
+    """Start, in milliseconds from the beginning of the audio."""
+    end: int
+    """End, in milliseconds from the beginning of the audio."""
+    gist: str | None = None
+    """A few words."""
+    headline: str | None = None
+    """One sentence."""
+    summary: str | None = None
+    """One paragraph."""
+
+
+class Entity(SpeechkitModel):
+    """A detected entity (entity detection)."""
+
+    entity_type: OpenEnum[EntityType]
+    text: str
+    start: int
+    """Start, in milliseconds from the beginning of the audio."""
+    end: int
+    """End, in milliseconds from the beginning of the audio."""
+
+
+class SentimentAnalysisResult(SpeechkitModel):
+    """The sentiment of one sentence."""
+
+    text: str
+    start: int
+    """Start, in milliseconds from the beginning of the audio."""
+    end: int
+    """End, in milliseconds from the beginning of the audio."""
+    sentiment: OpenEnum[Sentiment] | None = None
+    confidence: float | None = None
+    """Confidence in the sentiment, 0..1."""
+    speaker: str | None = None
+    channel: str | None = None
+
+
+# --- audio-intelligence results ----------------------------------------------------------------
+
+
+class AutoHighlightResult(SpeechkitModel):
+    """A key phrase."""
+
+    text: str
+    count: int | None = None
+    """How many times the phrase occurs."""
+    rank: float | None = None
+    """Relevance to the whole file, 0..1 (higher is more relevant)."""
+    timestamps: list[Timestamp] = Field(default_factory=list)
+
+
+class AutoHighlightsResult(SpeechkitModel):
+    """Key phrases (``auto_highlights``)."""
+
+    status: OpenEnum[AudioIntelligenceModelStatus] | None = None
+    results: list[AutoHighlightResult] = Field(default_factory=list)
+
+
+class ContentSafetyLabel(SpeechkitModel):
+    """One sensitive topic found in a section."""
+
+    label: str
+    confidence: float | None = None
+    """Confidence that the topic is discussed, 0..1."""
+    severity: float | None = None
+    """How severely it is discussed, 0..1."""
+
+
+class ContentSafetyLabelResult(SpeechkitModel):
+    """A section flagged by content moderation."""
+
+    text: str
+    labels: list[ContentSafetyLabel] = Field(default_factory=list)
+    sentences_idx_start: int | None = None
+    """Index of the first sentence of the section."""
+    sentences_idx_end: int | None = None
+    """Index of the last sentence of the section."""
+    timestamp: Timestamp | None = None
+
+
+class SeverityScoreSummary(SpeechkitModel):
+    """Share of low / medium / high severity for one label over the whole file (each 0..1)."""
+
+    low: float | None = None
+    medium: float | None = None
+    high: float | None = None
+
+
+class ContentSafetyLabelsResult(SpeechkitModel):
+    """Content moderation results (``content_safety``)."""
+
+    status: OpenEnum[AudioIntelligenceModelStatus] | None = None
+    results: list[ContentSafetyLabelResult] = Field(default_factory=list)
+    summary: dict[str, float] = Field(default_factory=dict)
+    """Confidence per label over the whole file, 0..1."""
+    severity_score_summary: dict[str, SeverityScoreSummary] = Field(default_factory=dict)
+
+
+class TopicDetectionLabel(SpeechkitModel):
+    """An IAB category, e.g. ``"NewsAndPolitics>Weather"``."""
+
+    label: str
+    relevance: float | None = None
+    """Relevance, 0..1."""
+
+
+class TopicDetectionResult(SpeechkitModel):
+    """Topics found in one stretch of text."""
+
+    text: str
+    labels: list[TopicDetectionLabel] = Field(default_factory=list)
+    timestamp: Timestamp | None = None
+
+
+class TopicDetectionModelResult(SpeechkitModel):
+    """Topic detection results (``iab_categories``)."""
+
+    status: OpenEnum[AudioIntelligenceModelStatus] | None = None
+    results: list[TopicDetectionResult] = Field(default_factory=list)
+    summary: dict[str, float] = Field(default_factory=dict)
+    """Relevance per category over the whole file, 0..1."""
+
+
+# --- option objects (echoed in the transcript, also used in requests) ----------------------------
+
+
+class CustomSpelling(SpeechkitModel):
+    """Replace every word or phrase in ``from_`` (wire name ``from``) with ``to``."""
+
+    from_: list[str] = Field(alias="from")
+    to: str
+
+
+class LanguageDetectionOptions(SpeechkitModel):
+    """Options for automatic language detection."""
+
+    expected_languages: list[str] | None = None
+    """Languages to choose from; the server's default is ``["all"]``."""
+    fallback_language: str | None = None
+    """Used when the detected language is not expected; ``"auto"`` (the default) picks the
+    expected language with the highest confidence."""
+    code_switching: bool | None = None
+    """Detect switches between languages within the file."""
+    code_switching_confidence_threshold: float | None = None
+    """0..1 (server default 0.3); below it, the most confident single language is used."""
+
+
+class SpeakerOptions(SpeechkitModel):
+    """A range of speaker counts for diarization."""
+
+    min_speakers_expected: int | None = None
+    """Server default 1."""
+    max_speakers_expected: int | None = None
+    """Server default depends on duration: none up to 2 min, 10 up to 10 min, then 30."""
+
+
+class RedactPiiAudioOptions(SpeechkitModel):
+    """Options for the PII-redacted audio copy."""
+
+    return_redacted_no_speech_audio: bool | None = None
+    """Also produce a redacted file when the audio has no speech."""
+    override_audio_redaction_method: str | None = None
+    """``"silence"`` replaces PII with silence instead of a beep."""
+
+
+class SpeechUnderstanding(SpeechkitModel):
+    """Speech-understanding tasks (translation, speaker identification, custom formatting).
+
+    Kept loose on purpose: ``request`` holds exactly one task object, for example
+    ``{"translation": {"target_languages": ["es"], "formal": True}}``, and ``response`` the
+    server's result for it, for example ``{"translation": {"status": "success"}}``.
+    """
+
+    request: dict[str, Any] | None = None
+    response: dict[str, Any] | None = None
+
+
+# --- the transcript ----------------------------------------------------------------------------
+
+
+class Transcript(SpeechkitModel):
+    """A transcription job and, once ``status`` is ``completed``, its result.
+
+    Only ``id`` is required. ``status`` defaults to ``queued`` when the server omits it, so a
+    poller keeps waiting instead of mistaking the job for finished. Flags such as
+    ``speaker_labels`` echo the request options; ``None`` means the server did not say.
+
+    The transcript is also speechkit's provider-neutral result: see :attr:`provider`,
+    :attr:`provider_response` and :meth:`bind_provider`.
+    """
+
+    _provider: str = PrivateAttr(default="assemblyai")
+    _provider_response: Any = PrivateAttr(default=None)
+
+    id: str
+    """The job id on the provider."""
+    status: OpenEnum[TranscriptStatus] = TranscriptStatus.queued
+    error: str | None = None
+    """Why the job failed, when ``status`` is ``error``."""
+    audio_url: str | None = None
+    text: str | None = None
+    words: list[Word] | None = None
+    utterances: list[Utterance] | None = None
+    """Turn-by-turn utterances, with ``speaker_labels`` or ``multichannel``."""
+    confidence: float | None = None
+    """Confidence of the whole transcript, 0..1."""
+    audio_duration: float | None = None
+    """Duration of the media in seconds (AssemblyAI sends whole seconds)."""
+    audio_channels: int | None = None
+    """Number of channels, present with multichannel."""
+    throttled: bool | None = None
+    translated_texts: dict[str, str] | None = None
+    """Full-text translations keyed by language code."""
+
+    # Model and language.
+    speech_model: OpenEnum[SpeechModel] | None = None
+    """Deprecated single model; replaced by ``speech_models``."""
+    speech_models: list[OpenEnum[SpeechModel]] | None = None
+    """Requested models, in priority order."""
+    speech_model_used: OpenEnum[SpeechModel] | None = None
+    """The model that actually transcribed the audio."""
+    language_code: OpenEnum[LanguageCode] | None = None
+    language_codes: list[OpenEnum[LanguageCode]] | None = None
+    """Languages for code switching."""
+    language_detection: bool | None = None
+    language_detection_options: LanguageDetectionOptions | None = None
+    language_confidence: float | None = None
+    """Confidence of the detected language, 0..1."""
+    language_confidence_threshold: float | None = None
+    """0..1: below it, the job fails instead of transcribing in a doubtful language."""
+    language_model: str | None = None
+    """Deprecated; no function."""
+    acoustic_model: str | None = None
+    """Deprecated; no function."""
+    prompt: str | None = None
+    keyterms_prompt: list[str] | None = None
+    temperature: float | None = None
+    """0..1."""
+    word_boost: list[str] | None = None
+    """Dropped from newer specs (use ``keyterms_prompt``); older servers still echo it."""
+    boost_param: OpenEnum[BoostParam] | None = None
+    custom_spelling: list[CustomSpelling] | None = None
+    remove_audio_tags: str | None = None
+
+    # Formatting and slicing.
+    punctuate: bool | None = None
+    format_text: bool | None = None
+    disfluencies: bool | None = None
+    filter_profanity: bool | None = None
+    multichannel: bool | None = None
+    dual_channel: bool | None = None
+    """Deprecated predecessor of ``multichannel``."""
+    audio_start_from: int | None = None
+    """Where transcription started, in milliseconds from the beginning of the audio."""
+    audio_end_at: int | None = None
+    """Where transcription stopped, in milliseconds from the beginning of the audio."""
+    speech_threshold: float | None = None
+    """0..1: files with a smaller fraction of speech are rejected."""
+    speed_boost: bool | None = None
+    """Deprecated; no function."""
+
+    # Speakers.
+    speaker_labels: bool | None = None
+    speakers_expected: int | None = None
+    speaker_options: SpeakerOptions | None = None
+
+    # Webhook (the auth header value is never echoed).
+    webhook_url: str | None = None
+    webhook_auth: bool | None = None
+    """Whether webhook auth details were provided."""
+    webhook_auth_header_name: str | None = None
+    webhook_status_code: int | None = None
+    """HTTP status your webhook endpoint answered with."""
+
+    # PII redaction.
+    redact_pii: bool | None = None
+    redact_pii_audio: bool | None = None
+    redact_pii_audio_quality: OpenEnum[RedactPiiAudioQuality] | None = None
+    redact_pii_audio_options: RedactPiiAudioOptions | None = None
+    redact_pii_policies: list[OpenEnum[PIIPolicy]] | None = None
+    redact_pii_sub: OpenEnum[SubstitutionPolicy] | None = None
+
+    # Audio intelligence: the flag echoes the request, the result is filled once completed.
+    auto_highlights: bool | None = None
+    auto_highlights_result: AutoHighlightsResult | None = None
+    content_safety: bool | None = None
+    content_safety_labels: ContentSafetyLabelsResult | None = None
+    iab_categories: bool | None = None
+    iab_categories_result: TopicDetectionModelResult | None = None
+    auto_chapters: bool | None = None
+    chapters: list[Chapter] | None = None
+    entity_detection: bool | None = None
+    entities: list[Entity] | None = None
+    sentiment_analysis: bool | None = None
+    sentiment_analysis_results: list[SentimentAnalysisResult] | None = None
+    summarization: bool | None = None
+    """Deprecated (AssemblyAI points to LLM Gateway)."""
+    summary: str | None = None
+    summary_type: OpenEnum[SummaryType] | None = None
+    summary_model: OpenEnum[SummaryModel] | None = None
+    custom_topics: bool | None = None
+    """Deprecated; no function."""
+    topics: list[str] | None = None
+    """Deprecated; no function."""
+    speech_understanding: SpeechUnderstanding | None = None
+
+    # --- provider binding ----------------------------------------------------------------------
+
+    @property
+    def provider(self) -> str:
+        """Which service produced this transcript: ``"assemblyai"`` unless bound otherwise."""
+        return self._provider
+
+    @property
+    def provider_response(self) -> Any:
+        """The provider's own typed response, for anything provider-specific.
+
+        For an AssemblyAI transcript with nothing bound, this is the transcript itself (it
+        already is AssemblyAI's shape). For other providers it is whatever the converter bound,
+        typically that provider's pydantic model.
+        """
+        if self._provider_response is None and self._provider == "assemblyai":
+            return self
+        return self._provider_response
+
+    def bind_provider(self, provider: str, response: Any = None) -> Self:
+        """Record which provider produced this transcript and its original response.
+
+        Called by provider converters right after building the unified view, e.g.
+        ``Transcript(id=..., ...).bind_provider("aiml", aiml_result)``. Mutates and returns
+        ``self``; the binding is private state, so it is neither validated nor serialized and
+        survives ``model_copy()``.
+
+        Args:
+            provider: Short provider name, e.g. ``"assemblyai"``, ``"aiml"``, ``"deepgram"``.
+            response: The provider's own response object; ``None`` leaves it unset.
+        """
+        self._provider = provider
+        self._provider_response = response
+        return self
+
+    # --- conveniences --------------------------------------------------------------------------
+
+    @property
+    def is_completed(self) -> bool:
+        """``True`` once the job finished successfully (``status == "completed"``)."""
+        return self.status == TranscriptStatus.completed
+
+    @property
+    def is_error(self) -> bool:
+        """``True`` when the job failed (``status == "error"``); see :attr:`error` for why."""
+        return self.status == TranscriptStatus.error
+
+    @property
+    def language(self) -> str | None:
+        """The transcript's language code (``language_code``), e.g. ``"en_us"``, if known."""
+        return self.language_code
+
+    @property
+    def speakers(self) -> list[str]:
+        """Distinct speaker labels found in utterances and words, sorted; empty without them.
+
+        Computed on each access (it walks every word), so keep the result if you need it often.
+        """
+        found: set[str] = set()
+        for utterance in self.utterances or ():
+            if utterance.speaker is not None:
+                found.add(utterance.speaker)
+        for word in self.words or ():
+            if word.speaker is not None:
+                found.add(word.speaker)
+        return sorted(found)

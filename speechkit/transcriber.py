@@ -1,0 +1,711 @@
+"""``Transcriber`` (blocking, plus ``concurrent.futures`` forms) and ``AsyncTranscriber`` (asyncio).
+
+Both are thin shells over the same sans-I/O flows (``speechkit._core.operations``), so they
+behave identically; ``tests/test_parity.py`` checks that they expose the same methods with the
+same signatures. The ``*_async`` methods of :class:`Transcriber` return
+:class:`concurrent.futures.Future` objects, for threaded apps.
+
+Futures, cancellation and threads:
+
+* The ``*_async`` methods run on a thread pool the transcriber owns. It is created on first use,
+  holds at most ``max_workers`` threads, and is shut down by :meth:`Transcriber.close` (or the
+  end of a ``with`` block).
+* ``Future.cancel()`` stops a call that has not started yet (it is still queued behind
+  ``max_workers`` others). It cannot stop a call that is running: use ``close()``, which stops
+  every wait at once (those futures fail with
+  :class:`~speechkit.errors.TranscriptionCancelledError`). Jobs already created keep running on
+  the server either way.
+* Done-callbacks run in the pool thread that finished the call (or at once, in the thread that
+  adds them, when the future is already done). Keep them short; do not call ``close()`` from one
+  and wait on the same transcriber.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import datetime as _dt
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+import httpx
+
+from speechkit._client_base import TranscriberBase
+from speechkit._http import AsyncShell, SyncShell
+from speechkit.errors import ClientClosedError, InvalidInputError, TranscriptionGroupError
+from speechkit.group import GroupFailure, TranscriptGroup
+from speechkit.lemur import AsyncLemur, Lemur
+
+if TYPE_CHECKING:
+    from speechkit._core.http import Response
+    from speechkit.config import TranscriptionConfig
+    from speechkit.models import (
+        ParagraphsResponse,
+        SentencesResponse,
+        Transcript,
+        TranscriptList,
+        TranscriptListItem,
+        WordSearchResponse,
+    )
+    from speechkit.providers.base import Provider
+
+__all__ = ["AsyncTranscriber", "Transcriber"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_ListStatus = str | None
+
+
+def _group_result(
+    items: Sequence[Any], outcomes: Sequence[Transcript | BaseException], return_failures: bool
+) -> TranscriptGroup:
+    results: list[Transcript | GroupFailure] = []
+    for index, (audio, outcome) in enumerate(zip(items, outcomes, strict=True)):
+        if isinstance(outcome, BaseException):
+            results.append(GroupFailure(index, audio, outcome))
+        else:
+            results.append(outcome)
+    group = TranscriptGroup(tuple(results))
+    if group.failures and not return_failures:
+        first = group.failures[0]
+        raise TranscriptionGroupError(
+            f"{len(group.failures)} of {len(group)} inputs failed; the first (index "
+            f"{first.index}): {first.error}. The error's .group holds every result; pass "
+            "return_failures=True to get them without raising.",
+            group=group,
+        )
+    return group
+
+
+class Transcriber(TranscriberBase):
+    """Blocking transcription client, with ``concurrent.futures`` forms of the long calls.
+
+    Args:
+        provider: ``"assemblyai"`` (default), ``"aiml"``, ``"local"`` (starts the embedded
+            offline server; needs ``speechkit[server]``) or a Provider instance.
+        api_key: The provider's key. Defaults to the ``ASSEMBLYAI_API_KEY`` environment variable
+            (``AIML_API_KEY`` for AIML), then ``speechkit.settings.api_key``.
+        base_url: The API's base URL (``ASSEMBLYAI_BASE_URL``, then ``speechkit.settings``).
+        model: The AIML model (``provider="aiml"``), for example ``"#g1_whisper-large"``.
+        config: Default :class:`~speechkit.TranscriptionConfig` for jobs created without one.
+        http_timeout: Seconds for connect, each read and each write of a request.
+        max_retries: Retries of a failed request, where retrying is safe (see the errors guide).
+        polling_interval: Seconds before the first poll of a job; the interval then grows.
+        polling_max_interval: The cap, in seconds, of the growing poll interval.
+        max_workers: Threads of the pool behind the ``*_async`` futures methods.
+        http_client: An ``httpx.Client`` to send with (proxies, custom TLS). You keep
+            ownership: ``close()`` does not close it.
+
+    Use it as a context manager, or call :meth:`close`, to release its threads and connections.
+    """
+
+    def __init__(
+        self,
+        *,
+        provider: str | Provider = "assemblyai",
+        api_key: str | None = None,
+        base_url: str | None = None,
+        model: str | None = None,
+        config: TranscriptionConfig | None = None,
+        http_timeout: float | None = None,
+        max_retries: int | None = None,
+        polling_interval: float | None = None,
+        polling_max_interval: float | None = None,
+        max_workers: int = 8,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        if max_workers < 1:
+            raise InvalidInputError(f"max_workers must be >= 1, got {max_workers}.")
+        super().__init__(
+            provider=provider,
+            api_key=api_key,
+            base_url=base_url,
+            model=model,
+            config=config,
+            http_timeout=http_timeout,
+            max_retries=max_retries,
+            polling_interval=polling_interval,
+            polling_max_interval=polling_max_interval,
+        )
+        self._shell = SyncShell(
+            base_url=self._provider.base_url,
+            auth_headers=self._provider.auth_headers(),
+            timeout=self._timeout,
+            http_client=http_client,
+        )
+        self._max_workers = max_workers
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._executor_lock = threading.Lock()
+        self._thread_prefix = f"speechkit-{id(self):x}"
+        self.lemur = Lemur(self._shell, self)
+        """LeMUR over this transcriber's provider, key and client."""
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def __enter__(self) -> Transcriber:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop every wait now, cancel queued futures, close connections; idempotent.
+
+        Running waits end with :class:`~speechkit.errors.TranscriptionCancelledError`; jobs
+        already created keep running on the server. Returns once the pool's threads are done.
+        """
+        self._shell.close()
+        with self._executor_lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            in_pool = threading.current_thread().name.startswith(self._thread_prefix)
+            executor.shutdown(wait=not in_pool, cancel_futures=True)
+        self._close_owned_server()
+
+    @property
+    def last_response(self) -> Response | None:
+        """The latest HTTP response received by any thread (for debugging; immutable)."""
+        return self._shell.last_response
+
+    def _submit_future(
+        self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> concurrent.futures.Future[T]:
+        with self._executor_lock:
+            if self._shell.closed:
+                raise ClientClosedError("The Transcriber was closed; create a new one.")
+            if self._executor is None:
+                self._executor = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=self._max_workers, thread_name_prefix=self._thread_prefix
+                )
+            return self._executor.submit(fn, *args, **kwargs)
+
+    # -- create, then poll -------------------------------------------------------------------
+    def upload_file(self, data: str | Path | bytes | Any) -> str:
+        """Upload local audio (a path, bytes or a binary file object), streamed in chunks.
+
+        Returns:
+            The URL to create a job from (``audio_url``).
+        """
+        return self._shell.run(self._upload_flow(data))
+
+    def submit(self, audio: Any, config: TranscriptionConfig | None = None) -> Transcript:
+        """Create a job (uploading local audio first) and return at once, without waiting.
+
+        Args:
+            audio: A URL the service can fetch, a local path, bytes or a binary file object.
+            config: Options for this job; defaults to the transcriber's ``config``.
+
+        Returns:
+            The new job, usually ``queued``. Wait for it with :meth:`wait_for_completion`.
+        """
+        return self._shell.run(self._submit_flow(audio, config))
+
+    def transcribe(
+        self,
+        audio: Any,
+        config: TranscriptionConfig | None = None,
+        *,
+        poll_timeout: float | None = None,
+    ) -> Transcript:
+        """Transcribe audio: upload if local, create the job, poll until done.
+
+        Args:
+            audio: A URL the service can fetch, a local path, bytes or a binary file object.
+            config: Options for this job; defaults to the transcriber's ``config``.
+            poll_timeout: Seconds to wait for the job (``None``: no limit).
+
+        Returns:
+            The completed transcript.
+
+        Raises:
+            TranscriptionError: The job ended in ``status: error`` (carries the id and message).
+            TranscriptionTimeoutError: ``poll_timeout`` passed; the job keeps running.
+            TranscriptionCancelledError: ``close()`` was called while waiting.
+        """
+        return self._shell.run(self._transcribe_flow(audio, config, poll_timeout))
+
+    def get_transcript(self, transcript_id: Transcript | str) -> Transcript:
+        """Fetch a job's current state by id (the official SDK's ``Transcript.get_by_id``)."""
+        return self._shell.run(self._get_flow(transcript_id))
+
+    def wait_for_completion(
+        self, transcript: Transcript | str, *, poll_timeout: float | None = None
+    ) -> Transcript:
+        """Poll a job until it completes or fails, and return its last state.
+
+        Unlike :meth:`transcribe`, a job that ends in ``status: error`` is returned, not raised.
+        """
+        return self._shell.run(self._wait_flow(transcript, poll_timeout))
+
+    def delete_transcript(self, transcript_id: Transcript | str) -> Transcript:
+        """Delete a transcript's data on the server; returns the deleted (emptied) transcript."""
+        return self._shell.run(self._delete_flow(transcript_id))
+
+    # -- groups --------------------------------------------------------------------------------
+    def _run_group(
+        self,
+        work: Callable[[Any], Transcript],
+        audios: Sequence[Any],
+        max_concurrency: int | None,
+        return_failures: bool,
+    ) -> TranscriptGroup:
+        items, limit = self._group_inputs(audios, max_concurrency)
+        outcomes: list[Transcript | BaseException] = []
+        # A pool of its own, so a group started from a futures-pool thread cannot starve it.
+        with concurrent.futures.ThreadPoolExecutor(
+            max_workers=min(limit, max(len(items), 1)),
+            thread_name_prefix=f"{self._thread_prefix}-group",
+        ) as pool:
+            futures = [pool.submit(work, item) for item in items]
+            for future in futures:
+                try:
+                    outcomes.append(future.result())
+                except Exception as err:
+                    outcomes.append(err)
+        return _group_result(items, outcomes, return_failures)
+
+    def transcribe_group(
+        self,
+        audios: Sequence[Any],
+        config: TranscriptionConfig | None = None,
+        *,
+        poll_timeout: float | None = None,
+        max_concurrency: int | None = None,
+        return_failures: bool = False,
+    ) -> TranscriptGroup:
+        """Transcribe many inputs, at most ``max_concurrency`` (default 8) at a time.
+
+        Returns:
+            A :class:`~speechkit.TranscriptGroup` in input order.
+
+        Raises:
+            TranscriptionGroupError: Some inputs failed and ``return_failures`` is False; its
+                ``.group`` still holds every result, so nothing is lost.
+        """
+        return self._run_group(
+            lambda audio: self.transcribe(audio, config, poll_timeout=poll_timeout),
+            audios,
+            max_concurrency,
+            return_failures,
+        )
+
+    def submit_group(
+        self,
+        audios: Sequence[Any],
+        config: TranscriptionConfig | None = None,
+        *,
+        max_concurrency: int | None = None,
+        return_failures: bool = False,
+    ) -> TranscriptGroup:
+        """Create a job for each input (uploading local audio) without waiting; input order."""
+        return self._run_group(
+            lambda audio: self.submit(audio, config), audios, max_concurrency, return_failures
+        )
+
+    # -- listing -------------------------------------------------------------------------------
+    def list_transcripts(
+        self,
+        *,
+        limit: int | None = None,
+        status: _ListStatus = None,
+        created_on: _dt.date | str | None = None,
+        before_id: str | None = None,
+        after_id: str | None = None,
+        throttled_only: bool | None = None,
+    ) -> TranscriptList:
+        """One page of your transcripts, newest first (``limit`` 1-200, default 10).
+
+        ``page_details.prev_url`` leads to older transcripts; fetch it with :meth:`list_page`,
+        or use :meth:`iter_transcripts` to walk every page.
+        """
+        return self._shell.run(
+            self._list_flow(
+                limit=limit,
+                status=status,
+                created_on=created_on,
+                before_id=before_id,
+                after_id=after_id,
+                throttled_only=throttled_only,
+            )
+        )
+
+    def list_page(self, url: str) -> TranscriptList:
+        """Fetch a page by a ``page_details`` URL (``prev_url`` or ``next_url``)."""
+        return self._shell.run(self._list_page_flow(url))
+
+    def iter_transcripts(
+        self,
+        *,
+        limit: int | None = None,
+        status: _ListStatus = None,
+        created_on: _dt.date | str | None = None,
+        before_id: str | None = None,
+        after_id: str | None = None,
+        throttled_only: bool | None = None,
+    ) -> Iterator[TranscriptListItem]:
+        """Every transcript matching the filters, newest first, fetching pages as needed."""
+        page = self.list_transcripts(
+            limit=limit,
+            status=status,
+            created_on=created_on,
+            before_id=before_id,
+            after_id=after_id,
+            throttled_only=throttled_only,
+        )
+        while True:
+            yield from page.transcripts
+            older = page.page_details.prev_url if page.page_details else None
+            if not older or not page.transcripts:
+                return
+            page = self.list_page(older)
+
+    # -- per transcript ------------------------------------------------------------------------
+    def export_subtitles_srt(
+        self, transcript: Transcript | str, *, chars_per_caption: int | None = None
+    ) -> str:
+        """SRT subtitles of a completed transcript (built locally where the API has none)."""
+        return self._shell.run(self._subtitles_flow(transcript, "srt", chars_per_caption))
+
+    def export_subtitles_vtt(
+        self, transcript: Transcript | str, *, chars_per_caption: int | None = None
+    ) -> str:
+        """WebVTT subtitles of a completed transcript (built locally where the API has none)."""
+        return self._shell.run(self._subtitles_flow(transcript, "vtt", chars_per_caption))
+
+    def get_sentences(self, transcript: Transcript | str) -> SentencesResponse:
+        """The transcript split into sentences, with words and times (ms)."""
+        return self._shell.run(self._sentences_flow(transcript))
+
+    def get_paragraphs(self, transcript: Transcript | str) -> ParagraphsResponse:
+        """The transcript split into paragraphs, with words and times (ms)."""
+        return self._shell.run(self._paragraphs_flow(transcript))
+
+    def word_search(
+        self, transcript: Transcript | str, words: Sequence[str] | str
+    ) -> WordSearchResponse:
+        """Where each word or phrase occurs: counts, timestamps (ms) and word indexes."""
+        return self._shell.run(self._word_search_flow(transcript, words))
+
+    def get_redacted_audio_url(self, transcript: Transcript | str) -> str:
+        """URL of the PII-redacted audio (jobs created with ``redact_pii_audio=True``).
+
+        Raises:
+            RedactedAudioNotReadyError: Still being made (the API answered 202); ask again.
+            RedactedAudioExpiredError: Gone (kept 24 hours) or never requested (400).
+        """
+        return self._shell.run(self._redacted_audio_flow(transcript))
+
+    def save_redacted_audio(self, transcript: Transcript | str, path: str | Path) -> Path:
+        """Download the redacted audio to ``path`` (streamed; the file appears only when whole).
+
+        The download goes to the storage URL the API gave, without your API key.
+        """
+        return self._shell.download(self.get_redacted_audio_url(transcript), path)
+
+    # -- futures ---------------------------------------------------------------------------------
+    def upload_file_async(self, data: str | Path | bytes | Any) -> concurrent.futures.Future[str]:
+        """:meth:`upload_file` on the transcriber's thread pool; returns a Future."""
+        return self._submit_future(self.upload_file, data)
+
+    def submit_async(
+        self, audio: Any, config: TranscriptionConfig | None = None
+    ) -> concurrent.futures.Future[Transcript]:
+        """:meth:`submit` on the transcriber's thread pool; returns a Future."""
+        return self._submit_future(self.submit, audio, config)
+
+    def transcribe_async(
+        self,
+        audio: Any,
+        config: TranscriptionConfig | None = None,
+        *,
+        poll_timeout: float | None = None,
+    ) -> concurrent.futures.Future[Transcript]:
+        """:meth:`transcribe` on the transcriber's thread pool; returns a Future."""
+        return self._submit_future(self.transcribe, audio, config, poll_timeout=poll_timeout)
+
+    def get_transcript_async(
+        self, transcript_id: Transcript | str
+    ) -> concurrent.futures.Future[Transcript]:
+        """:meth:`get_transcript` on the transcriber's thread pool; returns a Future."""
+        return self._submit_future(self.get_transcript, transcript_id)
+
+    def wait_for_completion_async(
+        self, transcript: Transcript | str, *, poll_timeout: float | None = None
+    ) -> concurrent.futures.Future[Transcript]:
+        """:meth:`wait_for_completion` on the transcriber's thread pool; returns a Future."""
+        return self._submit_future(self.wait_for_completion, transcript, poll_timeout=poll_timeout)
+
+    def transcribe_group_async(
+        self,
+        audios: Sequence[Any],
+        config: TranscriptionConfig | None = None,
+        *,
+        poll_timeout: float | None = None,
+        max_concurrency: int | None = None,
+        return_failures: bool = False,
+    ) -> concurrent.futures.Future[TranscriptGroup]:
+        """:meth:`transcribe_group` on the transcriber's thread pool; returns a Future."""
+        return self._submit_future(
+            self.transcribe_group,
+            audios,
+            config,
+            poll_timeout=poll_timeout,
+            max_concurrency=max_concurrency,
+            return_failures=return_failures,
+        )
+
+    def submit_group_async(
+        self,
+        audios: Sequence[Any],
+        config: TranscriptionConfig | None = None,
+        *,
+        max_concurrency: int | None = None,
+        return_failures: bool = False,
+    ) -> concurrent.futures.Future[TranscriptGroup]:
+        """:meth:`submit_group` on the transcriber's thread pool; returns a Future."""
+        return self._submit_future(
+            self.submit_group,
+            audios,
+            config,
+            max_concurrency=max_concurrency,
+            return_failures=return_failures,
+        )
+
+
+class AsyncTranscriber(TranscriberBase):
+    """The asyncio transcription client: the same methods as :class:`Transcriber`, awaited.
+
+    It takes the same arguments as :class:`Transcriber` (``http_client`` is an
+    ``httpx.AsyncClient``; there is no thread pool). Use one instance per event loop, as
+    ``async with AsyncTranscriber() as t:`` or with ``await t.close()``. Cancelling a task that
+    awaits a call cancels the call (a job already created keeps running on the server).
+    """
+
+    def __init__(
+        self,
+        *,
+        provider: str | Provider = "assemblyai",
+        api_key: str | None = None,
+        base_url: str | None = None,
+        model: str | None = None,
+        config: TranscriptionConfig | None = None,
+        http_timeout: float | None = None,
+        max_retries: int | None = None,
+        polling_interval: float | None = None,
+        polling_max_interval: float | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        super().__init__(
+            provider=provider,
+            api_key=api_key,
+            base_url=base_url,
+            model=model,
+            config=config,
+            http_timeout=http_timeout,
+            max_retries=max_retries,
+            polling_interval=polling_interval,
+            polling_max_interval=polling_max_interval,
+        )
+        self._shell = AsyncShell(
+            base_url=self._provider.base_url,
+            auth_headers=self._provider.auth_headers(),
+            timeout=self._timeout,
+            http_client=http_client,
+        )
+        self.lemur = AsyncLemur(self._shell, self)
+        """LeMUR over this transcriber's provider, key and client."""
+
+    async def __aenter__(self) -> AsyncTranscriber:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop every wait now and close connections; idempotent.
+
+        Running waits end with :class:`~speechkit.errors.TranscriptionCancelledError`; jobs
+        already created keep running on the server.
+        """
+        await self._shell.aclose()
+        if self._owned_server is not None:
+            await asyncio.to_thread(self._close_owned_server)
+
+    @property
+    def last_response(self) -> Response | None:
+        """The latest HTTP response received (for debugging; immutable)."""
+        return self._shell.last_response
+
+    async def upload_file(self, data: str | Path | bytes | Any) -> str:
+        """Upload local audio, streamed in chunks; see :meth:`Transcriber.upload_file`."""
+        return await self._shell.run(self._upload_flow(data))
+
+    async def submit(self, audio: Any, config: TranscriptionConfig | None = None) -> Transcript:
+        """Create a job without waiting; see :meth:`Transcriber.submit`."""
+        return await self._shell.run(self._submit_flow(audio, config))
+
+    async def transcribe(
+        self,
+        audio: Any,
+        config: TranscriptionConfig | None = None,
+        *,
+        poll_timeout: float | None = None,
+    ) -> Transcript:
+        """Upload if local, create, poll until done; see :meth:`Transcriber.transcribe`."""
+        return await self._shell.run(self._transcribe_flow(audio, config, poll_timeout))
+
+    async def get_transcript(self, transcript_id: Transcript | str) -> Transcript:
+        """Fetch a job's current state by id."""
+        return await self._shell.run(self._get_flow(transcript_id))
+
+    async def wait_for_completion(
+        self, transcript: Transcript | str, *, poll_timeout: float | None = None
+    ) -> Transcript:
+        """Poll a job until it completes or fails; see :meth:`Transcriber.wait_for_completion`."""
+        return await self._shell.run(self._wait_flow(transcript, poll_timeout))
+
+    async def delete_transcript(self, transcript_id: Transcript | str) -> Transcript:
+        """Delete a transcript's data on the server."""
+        return await self._shell.run(self._delete_flow(transcript_id))
+
+    async def _run_group(
+        self,
+        work: Callable[[Any], Any],
+        audios: Sequence[Any],
+        max_concurrency: int | None,
+        return_failures: bool,
+    ) -> TranscriptGroup:
+        items, limit = self._group_inputs(audios, max_concurrency)
+        semaphore = asyncio.Semaphore(limit)
+
+        async def one(audio: Any) -> Transcript | BaseException:
+            async with semaphore:
+                try:
+                    result: Transcript = await work(audio)
+                    return result
+                except Exception as err:
+                    return err
+
+        # No thread per job: every job is a task on this loop, bounded by the semaphore.
+        outcomes = await asyncio.gather(*(one(item) for item in items))
+        return _group_result(items, outcomes, return_failures)
+
+    async def transcribe_group(
+        self,
+        audios: Sequence[Any],
+        config: TranscriptionConfig | None = None,
+        *,
+        poll_timeout: float | None = None,
+        max_concurrency: int | None = None,
+        return_failures: bool = False,
+    ) -> TranscriptGroup:
+        """Transcribe many inputs concurrently; see :meth:`Transcriber.transcribe_group`."""
+        return await self._run_group(
+            lambda audio: self.transcribe(audio, config, poll_timeout=poll_timeout),
+            audios,
+            max_concurrency,
+            return_failures,
+        )
+
+    async def submit_group(
+        self,
+        audios: Sequence[Any],
+        config: TranscriptionConfig | None = None,
+        *,
+        max_concurrency: int | None = None,
+        return_failures: bool = False,
+    ) -> TranscriptGroup:
+        """Create a job for each input without waiting; see :meth:`Transcriber.submit_group`."""
+        return await self._run_group(
+            lambda audio: self.submit(audio, config), audios, max_concurrency, return_failures
+        )
+
+    async def list_transcripts(
+        self,
+        *,
+        limit: int | None = None,
+        status: _ListStatus = None,
+        created_on: _dt.date | str | None = None,
+        before_id: str | None = None,
+        after_id: str | None = None,
+        throttled_only: bool | None = None,
+    ) -> TranscriptList:
+        """One page of your transcripts, newest first; see :meth:`Transcriber.list_transcripts`."""
+        return await self._shell.run(
+            self._list_flow(
+                limit=limit,
+                status=status,
+                created_on=created_on,
+                before_id=before_id,
+                after_id=after_id,
+                throttled_only=throttled_only,
+            )
+        )
+
+    async def list_page(self, url: str) -> TranscriptList:
+        """Fetch a page by a ``page_details`` URL (``prev_url`` or ``next_url``)."""
+        return await self._shell.run(self._list_page_flow(url))
+
+    async def iter_transcripts(
+        self,
+        *,
+        limit: int | None = None,
+        status: _ListStatus = None,
+        created_on: _dt.date | str | None = None,
+        before_id: str | None = None,
+        after_id: str | None = None,
+        throttled_only: bool | None = None,
+    ) -> AsyncIterator[TranscriptListItem]:
+        """Every transcript matching the filters, newest first (``async for``)."""
+        page = await self.list_transcripts(
+            limit=limit,
+            status=status,
+            created_on=created_on,
+            before_id=before_id,
+            after_id=after_id,
+            throttled_only=throttled_only,
+        )
+        while True:
+            for item in page.transcripts:
+                yield item
+            older = page.page_details.prev_url if page.page_details else None
+            if not older or not page.transcripts:
+                return
+            page = await self.list_page(older)
+
+    async def export_subtitles_srt(
+        self, transcript: Transcript | str, *, chars_per_caption: int | None = None
+    ) -> str:
+        """SRT subtitles of a completed transcript."""
+        return await self._shell.run(self._subtitles_flow(transcript, "srt", chars_per_caption))
+
+    async def export_subtitles_vtt(
+        self, transcript: Transcript | str, *, chars_per_caption: int | None = None
+    ) -> str:
+        """WebVTT subtitles of a completed transcript."""
+        return await self._shell.run(self._subtitles_flow(transcript, "vtt", chars_per_caption))
+
+    async def get_sentences(self, transcript: Transcript | str) -> SentencesResponse:
+        """The transcript split into sentences."""
+        return await self._shell.run(self._sentences_flow(transcript))
+
+    async def get_paragraphs(self, transcript: Transcript | str) -> ParagraphsResponse:
+        """The transcript split into paragraphs."""
+        return await self._shell.run(self._paragraphs_flow(transcript))
+
+    async def word_search(
+        self, transcript: Transcript | str, words: Sequence[str] | str
+    ) -> WordSearchResponse:
+        """Where each word or phrase occurs."""
+        return await self._shell.run(self._word_search_flow(transcript, words))
+
+    async def get_redacted_audio_url(self, transcript: Transcript | str) -> str:
+        """URL of the PII-redacted audio; see :meth:`Transcriber.get_redacted_audio_url`."""
+        return await self._shell.run(self._redacted_audio_flow(transcript))
+
+    async def save_redacted_audio(self, transcript: Transcript | str, path: str | Path) -> Path:
+        """Download the redacted audio to ``path`` (streamed, without your API key)."""
+        url = await self.get_redacted_audio_url(transcript)
+        return await self._shell.download(url, path)
