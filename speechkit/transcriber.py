@@ -88,7 +88,8 @@ class Transcriber(TranscriberBase):
             offline server; needs ``speechkit[server]``) or a Provider instance.
         api_key: The provider's key. Defaults to the ``ASSEMBLYAI_API_KEY`` environment variable
             (``AIML_API_KEY`` for AIML), then ``speechkit.settings.api_key``.
-        base_url: The API's base URL (``ASSEMBLYAI_BASE_URL``, then ``speechkit.settings``).
+        base_url: The API's base URL. Defaults to ``ASSEMBLYAI_BASE_URL`` (``AIML_API_BASE`` for
+            AIML), then ``speechkit.settings.base_url``.
         model: The AIML model (``provider="aiml"``), for example ``"#g1_whisper-large"``.
         config: Default :class:`~speechkit.TranscriptionConfig` for jobs created without one.
         http_timeout: Seconds for connect, each read and each write of a request.

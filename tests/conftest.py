@@ -15,7 +15,8 @@ from tests.fakes import API_KEY, BASE_URL, FakeAssemblyAI
 @pytest.fixture(autouse=True)
 def _no_ambient_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see a developer's real key or base URL."""
-    for name in ("ASSEMBLYAI_API_KEY", "ASSEMBLYAI_BASE_URL", "AIML_API_KEY", "AIMLAPI_API_KEY"):
+    names = ("ASSEMBLYAI_API_KEY", "ASSEMBLYAI_BASE_URL", "AIML_API_KEY", "AIMLAPI_API_KEY")
+    for name in (*names, "AIML_API_BASE", "AIMLAPI_API_BASE"):
         monkeypatch.delenv(name, raising=False)
 
 

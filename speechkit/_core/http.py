@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json as _json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, Literal
 
@@ -80,7 +80,8 @@ class Request:
         params: Query parameters; ``None`` values are dropped.
         json: A JSON body.
         body: A raw body (upload), streamed in chunks.
-        form: Text fields of a multipart body (with ``files``).
+        form: Text fields of a multipart body (with ``files``); a list is sent as repeated
+            fields.
         files: File parts of a multipart body.
         headers: Extra headers (the provider's auth headers are added by the shell).
         creates_job: True for a request that starts billed work (create transcript, LeMUR).
@@ -94,7 +95,7 @@ class Request:
     params: Mapping[str, Any] | None = None
     json: Any = None
     body: Body | None = None
-    form: Mapping[str, str] | None = None
+    form: Mapping[str, str | Sequence[str]] | None = None
     files: tuple[MultipartFile, ...] = ()
     headers: Mapping[str, str] = field(default_factory=dict)
     creates_job: bool = False

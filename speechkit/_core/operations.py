@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from speechkit._core import text as local_text
 from speechkit._core.audio_input import AudioSource, LocalAudio, RemoteAudio, to_body
 from speechkit._core.flow import Flow, FlowContext, Sleep, send
-from speechkit._core.http import Body
+from speechkit._core.http import Body, Request, Response
 from speechkit.errors import (
     APIError,
+    APIStatusError,
     BadRequestError,
     ClientClosedError,
     InvalidInputError,
@@ -91,8 +92,22 @@ def submit(
     return transcript
 
 
+def _send_for_job(
+    ctx: FlowContext, provider: Provider, request: Request, transcript_id: str
+) -> Flow[Response]:
+    try:
+        return (yield from send(ctx, request))
+    except APIStatusError as err:
+        mapped = provider.map_status_error(err, transcript_id=transcript_id)
+        if mapped is err:
+            raise
+        raise mapped from err
+
+
 def get(ctx: FlowContext, provider: Provider, transcript_id: str) -> Flow[Transcript]:
-    response = yield from send(ctx, provider.build_get(transcript_id))
+    response = yield from _send_for_job(
+        ctx, provider, provider.build_get(transcript_id), transcript_id
+    )
     return provider.parse_transcript(response, transcript_id=transcript_id)
 
 
@@ -179,7 +194,8 @@ def transcribe(
 
 
 def delete(ctx: FlowContext, provider: Provider, transcript_id: str) -> Flow[Transcript]:
-    response = yield from send(ctx, provider.build_delete(transcript_id))
+    request = provider.build_delete(transcript_id)
+    response = yield from _send_for_job(ctx, provider, request, transcript_id)
     return provider.parse_transcript(response, transcript_id=transcript_id)
 
 

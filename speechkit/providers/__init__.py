@@ -36,9 +36,9 @@ def resolve_provider(
     missing API key is an error, not a fallback.
     """
     if isinstance(provider, Provider):
-        if api_key is not None or base_url is not None:
+        if api_key is not None or base_url is not None or model is not None:
             raise InvalidInputError(
-                "api_key and base_url belong to the provider object when you pass one; "
+                "api_key, base_url and model belong to the provider object when you pass one; "
                 "set them there instead."
             )
         return provider, None

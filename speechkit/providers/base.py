@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from speechkit._core.http import Body, Request, Response
-from speechkit.errors import NotSupportedError
+from speechkit.errors import APIStatusError, NotSupportedError
 
 if TYPE_CHECKING:
     from speechkit._core.audio_input import AudioSource
@@ -95,6 +95,16 @@ class Provider(ABC):
     @abstractmethod
     def job_state(self, transcript: Transcript) -> JobState:
         """Whether the job is still running, done, or failed."""
+
+    def map_status_error(
+        self, error: APIStatusError, *, transcript_id: str | None = None
+    ) -> APIStatusError:
+        """Return the error to raise for a status error on a job request (get, delete, ...).
+
+        Providers override this to explain what a status means on their API (AIML: a 404 is an
+        expired result). The default keeps ``error`` as it is.
+        """
+        return error
 
     def job_error(self, transcript: Transcript) -> str | None:
         """The server's explanation of a failed job."""
