@@ -102,5 +102,8 @@ class Engine(ABC):
     def open_stream(self) -> Stream:
         """Start a streaming session at :attr:`sample_rate`."""
 
+    async def start(self) -> None:  # noqa: B027 - engines with nothing to load need nothing
+        """Load models and start workers ahead of the first request (optional warm-up)."""
+
     async def aclose(self) -> None:  # noqa: B027 - engines without resources need nothing
         """Release worker processes and other resources."""
