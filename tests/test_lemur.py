@@ -17,11 +17,17 @@ def answer_lemur(fake: FakeAssemblyAI) -> None:
     def handle(request: httpx.Request) -> httpx.Response:
         kind = request.url.path.rsplit("/", 1)[-1]
         if request.method == "DELETE":
-            return httpx.Response(200, json=load_spec("assemblyai", "schema.PurgeLemurRequestDataResponse.json"))
+            return httpx.Response(
+                200, json=load_spec("assemblyai", "schema.PurgeLemurRequestDataResponse.json")
+            )
         if kind == "question-answer":
-            return httpx.Response(200, json=load_spec("assemblyai", "schema.LemurQuestionAnswerResponse.json"))
+            return httpx.Response(
+                200, json=load_spec("assemblyai", "schema.LemurQuestionAnswerResponse.json")
+            )
         if request.method == "GET":
-            return httpx.Response(200, json=load_spec("assemblyai", "schema.LemurTaskResponse.json"))
+            return httpx.Response(
+                200, json=load_spec("assemblyai", "schema.LemurTaskResponse.json")
+            )
         return httpx.Response(200, json=load_spec("assemblyai", "schema.LemurTaskResponse.json"))
 
     for prefix in ("/lemur/v3/generate/", "/lemur/v3/"):
@@ -46,7 +52,10 @@ def test_every_lemur_call(transcriber: Transcriber, fake: FakeAssemblyAI) -> Non
         {"prompt": "List the speakers", "transcript_ids": [transcript.id], "temperature": 0.2},
     )
     transcriber.lemur.summarize(input_text="A: hi", answer_format="TLDR")
-    assert sent(fake)[1:] == ("/lemur/v3/generate/summary", {"input_text": "A: hi", "answer_format": "TLDR"})
+    assert sent(fake)[1:] == (
+        "/lemur/v3/generate/summary",
+        {"input_text": "A: hi", "answer_format": "TLDR"},
+    )
     qa = transcriber.lemur.question(["Who spoke?"], transcript_ids=[transcript.id])
     assert isinstance(qa, LemurQuestionAnswerResponse)
     assert qa.response[0].answer
@@ -61,7 +70,9 @@ def test_every_lemur_call(transcriber: Transcriber, fake: FakeAssemblyAI) -> Non
     assert sent(fake)[0] == "DELETE"
 
 
-def test_lemur_is_not_resent_after_a_timeout(transcriber: Transcriber, fake: FakeAssemblyAI) -> None:
+def test_lemur_is_not_resent_after_a_timeout(
+    transcriber: Transcriber, fake: FakeAssemblyAI
+) -> None:
     fake.inject("POST", "/lemur/v3/generate/task", httpx.ReadTimeout("slow model"))
     with pytest.raises(Exception, match="timed out"):
         transcriber.lemur.task("x", input_text="y")
