@@ -1,0 +1,306 @@
+"""The AssemblyAI ``Transcript`` object: request validation and presentation.
+
+Shared by REST v2 (:mod:`.assemblyai_rest`), the AIML ``aai/*`` models (:mod:`.aiml`) and the
+LeMUR stand-in (:mod:`.lemur`). :func:`validate_transcript_params` checks a ``TranscriptParams``
+body the way the service does (``audio_url`` required, option types and enums checked, unknown
+options dropped); :func:`transcript_json` renders a job as the spec's ``Transcript`` with every
+required field present and the request options echoed; :func:`present_words` formats the
+engine's words (see :mod:`._text`) once per job.
+
+Departures from the real service are listed in :mod:`.assemblyai_rest`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from speechkit.server import _text
+from speechkit.server.jobs import Job, JobStatus
+
+__all__ = [
+    "DELETED_URL",
+    "KNOWN_FIELDS",
+    "ParamError",
+    "mean_confidence",
+    "present_words",
+    "segment_json",
+    "transcript_json",
+    "validate_transcript_params",
+]
+
+DELETED_URL = "http://deleted_by_user"
+
+
+class ParamError(ValueError):
+    """A request parameter is invalid; the message goes into ``{"error": ...}``."""
+
+
+# -- request validation ----------------------------------------------------------------------
+
+
+def _names(text: str) -> list[str]:
+    return text.split()
+
+
+_BOOL_FIELDS = _names(
+    "punctuate format_text disfluencies multichannel dual_channel speaker_labels "
+    "language_detection auto_highlights content_safety iab_categories sentiment_analysis "
+    "entity_detection auto_chapters summarization redact_pii redact_pii_audio filter_profanity "
+    "custom_topics speed_boost"
+)
+_INT_FIELDS = _names("audio_start_from audio_end_at speakers_expected content_safety_confidence")
+_NUMBER_FIELDS = ["speech_threshold", "language_confidence_threshold", "temperature"]
+_STR_FIELDS = _names(
+    "language_code webhook_url webhook_auth_header_name webhook_auth_header_value speech_model "
+    "prompt summary_model summary_type redact_pii_audio_quality remove_audio_tags"
+)
+_STR_LIST_FIELDS = _names(
+    "word_boost keyterms_prompt speech_models redact_pii_policies language_codes topics"
+)
+_OBJECT_FIELDS = _names(
+    "language_detection_options redact_pii_audio_options speaker_options speech_understanding"
+)
+_ENUMS = {
+    "boost_param": ("low", "default", "high"),
+    "redact_pii_sub": ("entity_name", "hash"),
+    "redact_pii_audio_quality": ("mp3", "wav"),
+    "summary_model": ("informative", "conversational", "catchy"),
+    "summary_type": ("bullets", "bullets_verbose", "gist", "headline", "paragraph"),
+}
+KNOWN_FIELDS = frozenset(
+    [
+        "audio_url",
+        "custom_spelling",
+        "boost_param",
+        "redact_pii_sub",
+        *_BOOL_FIELDS,
+        *_INT_FIELDS,
+        *_NUMBER_FIELDS,
+        *_STR_FIELDS,
+        *_STR_LIST_FIELDS,
+        *_OBJECT_FIELDS,
+    ]
+)
+
+
+def validate_transcript_params(body: Any, *, allow_file_urls: bool = True) -> dict[str, Any]:
+    """Check a ``TranscriptParams`` body; returns the known, non-null options."""
+    if not isinstance(body, dict):
+        raise ParamError("The request body must be a JSON object.")
+    audio_url = body.get("audio_url")
+    if audio_url is None or audio_url == "":
+        raise ParamError("audio_url is required: the URL of the audio or video file to transcribe.")
+    if not isinstance(audio_url, str):
+        raise ParamError("audio_url must be a string.")
+    schemes = ("http://", "https://", "file://") if allow_file_urls else ("http://", "https://")
+    if not audio_url.startswith(schemes):
+        raise ParamError(f"audio_url must be an http(s) URL, got {audio_url!r}.")
+    params = {k: v for k, v in body.items() if k in KNOWN_FIELDS and v is not None}
+    for name in _BOOL_FIELDS:
+        if name in params and not isinstance(params[name], bool):
+            raise ParamError(f"{name} must be a boolean.")
+    for name in _INT_FIELDS:
+        value = params.get(name)
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 0
+        ):
+            raise ParamError(f"{name} must be a non-negative integer.")
+    for name in _NUMBER_FIELDS:
+        value = params.get(name)
+        if value is not None and (not isinstance(value, int | float) or isinstance(value, bool)):
+            raise ParamError(f"{name} must be a number.")
+    for name in ("speech_threshold", "language_confidence_threshold"):
+        if name in params and not 0 <= params[name] <= 1:
+            raise ParamError(f"{name} must be between 0 and 1.")
+    for name in _STR_FIELDS:
+        if name in params and not isinstance(params[name], str):
+            raise ParamError(f"{name} must be a string.")
+    for name in _STR_LIST_FIELDS:
+        value = params.get(name)
+        if value is not None and (
+            not isinstance(value, list) or not all(isinstance(v, str) for v in value)
+        ):
+            raise ParamError(f"{name} must be an array of strings.")
+    for name in _OBJECT_FIELDS:
+        if name in params and not isinstance(params[name], dict):
+            raise ParamError(f"{name} must be an object.")
+    for name, allowed in _ENUMS.items():
+        if name in params and params[name] not in allowed:
+            raise ParamError(f"{name} must be one of {', '.join(allowed)}.")
+    spelling = params.get("custom_spelling")
+    if spelling is not None and (
+        not isinstance(spelling, list)
+        or not all(
+            isinstance(r, dict)
+            and isinstance(r.get("from"), list)
+            and all(isinstance(f, str) for f in r["from"])
+            and isinstance(r.get("to"), str)
+            for r in spelling
+        )
+    ):
+        raise ParamError('custom_spelling must be an array of {"from": [string], "to": string}.')
+    start, end = params.get("audio_start_from"), params.get("audio_end_at")
+    if start is not None and end is not None and end <= start:
+        raise ParamError("audio_end_at must be greater than audio_start_from.")
+    if params.get("redact_pii_audio") and not params.get("redact_pii"):
+        raise ParamError("redact_pii_audio requires redact_pii to be enabled.")
+    return params
+
+
+# -- presentation ----------------------------------------------------------------------------
+
+
+def present_words(job: Job) -> tuple[list[_text.Word], list[tuple[int, int]]]:
+    """The job's words as the REST API shows them, and the sentence spans (memoized)."""
+    cached = job.cache.get("aai_words")
+    if cached is not None:
+        return cast(tuple[list[_text.Word], list[tuple[int, int]]], cached)
+    p = job.params
+    speaker = "A" if p.get("speaker_labels") else None
+    raw = [
+        _text.Word(w.text, w.start, w.end, round(w.confidence, 5), speaker)
+        for w in (job.result.words if job.result else ())
+    ]
+    words, spans = _text.format_words(
+        raw,
+        punctuate=p.get("punctuate", True),
+        format_text=p.get("format_text", True),
+        disfluencies=p.get("disfluencies", False),
+    )
+    words = _text.apply_custom_spelling(words, p.get("custom_spelling"))
+    job.cache["aai_words"] = (words, spans)
+    return words, spans
+
+
+def mean_confidence(words: list[_text.Word]) -> float | None:
+    if not words:
+        return None
+    return round(sum(w.confidence for w in words) / len(words), 5)
+
+
+def segment_json(words: list[_text.Word], span: tuple[int, int]) -> dict[str, Any]:
+    part = words[span[0] : span[1]]
+    return {
+        "text": _text.words_text(part),
+        "start": part[0].start,
+        "end": part[-1].end,
+        "confidence": mean_confidence(part) or 0.0,
+        "words": [w.to_json() for w in part],
+    }
+
+
+def _unavailable(**extra: Any) -> dict[str, Any]:
+    return {"status": "unavailable", "results": [], **extra}
+
+
+def transcript_json(job: Job) -> dict[str, Any]:
+    """The spec's ``Transcript`` object for ``job`` (request options echoed)."""
+    p = job.params
+    done = job.status is JobStatus.COMPLETED
+    words, spans = present_words(job) if done else ([], [])
+    detect = bool(p.get("language_detection"))
+    language = p.get("language_code") or (
+        job.result.language_code if done and job.result else (None if detect else "en_us")
+    )
+    speech_models = p.get("speech_models")
+    data: dict[str, Any] = {
+        "id": job.id,
+        "status": job.status.value,
+        "audio_url": job.audio_url,
+        "speech_model": p.get("speech_model"),
+        "speech_models": speech_models,
+        "speech_model_used": (speech_models[0] if speech_models else None) if done else None,
+        "language_model": "assemblyai_default",
+        "acoustic_model": "assemblyai_default",
+        "language_code": language,
+        "language_codes": p.get("language_codes"),
+        "language_detection": detect,
+        "language_detection_options": p.get("language_detection_options"),
+        "language_confidence_threshold": p.get("language_confidence_threshold"),
+        "language_confidence": 1.0 if detect and done else None,
+        "text": _text.words_text(words) if done else None,
+        "words": [w.to_json() for w in words] if done else None,
+        "utterances": None,
+        "confidence": mean_confidence(words) if done else None,
+        "audio_duration": round(job.audio_duration) if done and job.audio_duration else None,
+        "punctuate": p.get("punctuate", True),
+        "format_text": p.get("format_text", True),
+        "disfluencies": p.get("disfluencies", False),
+        "multichannel": p.get("multichannel", False),
+        "audio_channels": 1 if done and p.get("multichannel") else None,
+        "audio_start_from": p.get("audio_start_from"),
+        "audio_end_at": p.get("audio_end_at"),
+        "webhook_url": p.get("webhook_url"),
+        "webhook_status_code": job.webhook_status_code,
+        "webhook_auth": "webhook_auth_header_name" in p,
+        "webhook_auth_header_name": p.get("webhook_auth_header_name"),
+        "auto_highlights": p.get("auto_highlights", False),
+        "auto_highlights_result": None,
+        "redact_pii": p.get("redact_pii", False),
+        "redact_pii_audio": p.get("redact_pii_audio"),
+        "redact_pii_audio_quality": p.get("redact_pii_audio_quality"),
+        "redact_pii_audio_options": p.get("redact_pii_audio_options"),
+        "redact_pii_policies": p.get("redact_pii_policies"),
+        "redact_pii_sub": p.get("redact_pii_sub"),
+        "speaker_labels": p.get("speaker_labels", False),
+        "speakers_expected": p.get("speakers_expected"),
+        "content_safety": p.get("content_safety", False),
+        "content_safety_labels": None,
+        "iab_categories": p.get("iab_categories", False),
+        "iab_categories_result": None,
+        "custom_spelling": p.get("custom_spelling"),
+        "keyterms_prompt": p.get("keyterms_prompt"),
+        "prompt": p.get("prompt"),
+        "temperature": p.get("temperature"),
+        "word_boost": p.get("word_boost", []),
+        "boost_param": p.get("boost_param"),
+        "filter_profanity": p.get("filter_profanity", False),
+        "remove_audio_tags": p.get("remove_audio_tags"),
+        "speech_threshold": p.get("speech_threshold"),
+        "auto_chapters": p.get("auto_chapters", False),
+        "chapters": None,
+        "summarization": p.get("summarization", False),
+        "summary": None,
+        "summary_type": p.get("summary_type"),
+        "summary_model": p.get("summary_model"),
+        "sentiment_analysis": p.get("sentiment_analysis", False),
+        "sentiment_analysis_results": None,
+        "entity_detection": p.get("entity_detection", False),
+        "entities": None,
+        "custom_topics": p.get("custom_topics", False),
+        "topics": p.get("topics", []),
+        "speech_understanding": p.get("speech_understanding"),
+        "translated_texts": None,
+        "throttled": None,
+        "error": job.error,
+    }
+    if done:
+        if p.get("speaker_labels"):
+            data["utterances"] = [
+                {**segment_json(words, span), "speaker": "A"}
+                for span in _text.paragraph_spans(words, spans)
+            ]
+        if p.get("auto_highlights"):
+            data["auto_highlights_result"] = _unavailable()
+        if p.get("content_safety"):
+            data["content_safety_labels"] = _unavailable(summary={}, severity_score_summary={})
+        if p.get("iab_categories"):
+            data["iab_categories_result"] = _unavailable(summary={})
+        for flag, key in (
+            ("auto_chapters", "chapters"),
+            ("sentiment_analysis", "sentiment_analysis_results"),
+            ("entity_detection", "entities"),
+        ):
+            if p.get(flag):
+                data[key] = []
+    if job.deleted:
+        data.update(
+            audio_url=DELETED_URL,
+            text="Deleted by user.",
+            words=None,
+            utterances=None,
+            confidence=None,
+            webhook_url=DELETED_URL if p.get("webhook_url") else None,
+            language_code=None,
+        )
+    return data

@@ -1,0 +1,173 @@
+"""``speechkit serve``: run the local speech server in the foreground until Ctrl-C.
+
+Prints the base URL (and the websocket URLs) on stdout once the server accepts connections. Fault
+options make it a test double for other processes; they can also be changed while it runs with
+``PUT /_speechkit/faults``. Examples::
+
+    speechkit serve --engine fixed --fixed-text "hello world" --port 0
+    speechkit serve --api-key test --latency 0.2:0.1 --error-rate transcript.create=0.3:503
+    speechkit serve --reset-rate transcript.create=1 --ws-drop-after 3 --seed 7
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["build_parser", "main"]
+
+
+def _latency(text: str) -> tuple[float, float]:
+    base, _, jitter = text.partition(":")
+    try:
+        values = float(base), float(jitter or 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected SECONDS[:JITTER], got {text!r}") from None
+    if values[0] < 0 or values[1] < 0:
+        raise argparse.ArgumentTypeError("latency must not be negative")
+    return values
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="speechkit serve",
+        description="Run the local speech server (AssemblyAI v2/v3 realtime, LeMUR stand-in, "
+        "AIML API) with an offline engine.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one")
+    parser.add_argument(
+        "--engine",
+        default="pocketsphinx",
+        help="engine name: pocketsphinx (alias offline) or fixed (default: pocketsphinx)",
+    )
+    parser.add_argument("--fixed-text", help="the text the fixed engine always recognizes")
+    parser.add_argument("--api-key", help="require this key (default: no auth)")
+    parser.add_argument("--max-upload-mb", type=float, help="cap for one upload, in MiB")
+    faults = parser.add_argument_group("fault injection")
+    faults.add_argument(
+        "--latency", type=_latency, metavar="SECONDS[:JITTER]", help="delay every request"
+    )
+    faults.add_argument(
+        "--error-rate",
+        action="append",
+        default=[],
+        metavar="ENDPOINT=RATE[:CODE]",
+        help="fail requests to ENDPOINT (name, prefix or *) with CODE (default 500) at RATE "
+        "0..1; CODE 'reset' aborts the connection. Repeatable.",
+    )
+    faults.add_argument(
+        "--reset-rate",
+        action="append",
+        default=[],
+        metavar="ENDPOINT=RATE",
+        help="abort connections to ENDPOINT at RATE without a response. Repeatable.",
+    )
+    faults.add_argument(
+        "--after-processing",
+        action="store_true",
+        help="apply --error-rate/--reset-rate faults after the request was handled",
+    )
+    faults.add_argument(
+        "--ws-drop-after", type=int, metavar="N", help="drop websockets after N messages"
+    )
+    faults.add_argument(
+        "--ws-drop-after-seconds", type=float, metavar="S", help="drop websockets after S seconds"
+    )
+    faults.add_argument(
+        "--ws-drop-code", type=int, metavar="CODE", help="close with CODE instead of aborting"
+    )
+    faults.add_argument("--processing-delay", type=float, metavar="S", help="extra seconds per job")
+    faults.add_argument(
+        "--processing-factor", type=float, metavar="F", help="extra seconds per second of audio"
+    )
+    faults.add_argument("--seed", type=int, help="seed for random faults")
+    parser.add_argument("--log-level", default="warning", help="uvicorn log level")
+    return parser
+
+
+def _fault_config(args: argparse.Namespace) -> Any:
+    from speechkit.server.faults import FaultConfig, parse_error_spec
+
+    config = FaultConfig(seed=args.seed)
+    if args.latency:
+        config.latency, config.latency_jitter = args.latency
+    specs = list(args.error_rate) + [
+        f"{s}:reset" if ":" not in s.partition("=")[2] else s for s in args.reset_rate
+    ]
+    for spec in specs:
+        rule = parse_error_spec(spec)
+        rule.after_processing = args.after_processing
+        config.endpoint_faults.append(rule)
+    config.ws_drop_after_messages = args.ws_drop_after
+    config.ws_drop_after_seconds = args.ws_drop_after_seconds
+    config.ws_drop_close_code = args.ws_drop_code
+    config.processing_delay = args.processing_delay or 0.0
+    config.processing_time_factor = args.processing_factor or 0.0
+    return config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``speechkit serve``; returns the exit status (0 after Ctrl-C or SIGTERM)."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["serve"]:
+        arguments = arguments[1:]
+    parser = build_parser()
+    try:
+        args = parser.parse_args(arguments)
+        faults = _fault_config(args)
+    except SystemExit as exc:  # --help or a usage error (already printed)
+        return int(exc.code or 0)
+    except ValueError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"speechkit serve: error: {exc}", file=sys.stderr)
+        return 2
+
+    from speechkit.server.runner import LocalServer
+
+    options: dict[str, Any] = {}
+    if args.max_upload_mb:
+        options["max_upload_bytes"] = int(args.max_upload_mb * 1024 * 1024)
+    engine_options = {"text": args.fixed_text} if args.fixed_text is not None else {}
+    server = LocalServer(
+        host=args.host,
+        port=args.port,
+        engine=args.engine,
+        engine_options=engine_options,
+        api_key=args.api_key,
+        faults=faults,
+        log_level=args.log_level,
+        **options,
+    )
+    stop = threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        try:
+            server.start()
+        except Exception as exc:
+            print(f"speechkit serve: error: {exc}", file=sys.stderr)
+            return 1
+        print(f"speechkit local server: {server.base_url}", flush=True)
+        print(f"  realtime v2: {server.ws_base_url}/v2/realtime/ws", flush=True)
+        print(f"  streaming v3: {server.ws_base_url}/v3/ws", flush=True)
+        print("Press Ctrl-C to stop.", flush=True)
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        return 0
+    finally:
+        server.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

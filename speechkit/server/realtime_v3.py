@@ -1,0 +1,383 @@
+"""AssemblyAI Universal Streaming v3 on the local server: ``/v3/ws`` and ``GET /v3/token``.
+
+Implements (spec: ``usm-streaming.yml``, ``streaming-token.yml``; ``protocols.md`` §2.2):
+
+* ``GET /v3/token?expires_in_seconds=1..600&max_session_duration_seconds=60..10800`` →
+  ``{token, expires_in_seconds}``; errors ``{"error": ...}``. Tokens are single-use; a session
+  started with one ends (3008) after its ``max_session_duration_seconds``.
+* ``/v3/ws`` websocket. Query: ``sample_rate`` (default 16000), ``encoding``
+  (``pcm_s16le`` | ``pcm_mulaw``), ``format_turns``, ``end_of_turn_confidence_threshold``,
+  ``min_turn_silence``, ``max_turn_silence``, ``inactivity_timeout`` (5-3600 s),
+  ``speaker_labels``, ``language_detection``, ``keyterms_prompt`` (JSON array), ``token``;
+  ``speech_model``, ``vad_threshold`` and other options are accepted and ignored.
+  Auth: ``Authorization: <key or token>`` or ``?token=``.
+* Client → server: binary audio chunks of 50-1000 ms; ``UpdateConfiguration``, ``ForceEndpoint``,
+  ``KeepAlive``, ``Terminate``.
+* Server → client: ``Begin {id, expires_at (int Unix seconds)}``; ``Turn`` messages (partials with
+  ``word_is_final`` words and ``transcript`` = the finalized words; then ``end_of_turn: true``);
+  with ``format_turns=true`` the unformatted end-of-turn ``Turn`` is followed by a formatted one
+  with the same ``turn_order`` (first letter capitalized, final period), as in the 2025-07 docs;
+  ``Termination {audio_duration_seconds, session_duration_seconds}`` then close 1000.
+* Close codes: 1008 unauthorized, 3005 server error (the engine failed), 3006 invalid message /
+  JSON / query value, 3007 chunk outside 50-1000 ms, 3008 session expired, 3009 no free engine
+  stream (too many concurrent sessions).
+
+Departures: a chunk shorter than 50 ms is forgiven when it is the last audio before ``Terminate``
+or ``ForceEndpoint`` (clients flush a short tail); audio faster than real time is accepted; the
+engine decides where turns end (``end_of_turn_confidence_threshold`` and ``min_turn_silence`` are
+echoed in effect only through ``max_turn_silence``, which sets the engine's silence threshold);
+``speaker_labels`` labels every turn ``"A"``; ``inactivity_timeout`` ends the session with
+``Termination`` and close 1000. A partial's word becomes final once it is unchanged over two
+partials; final words are never changed afterwards in partials (the end-of-turn message carries
+the engine's final words).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+import uuid
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from speechkit.engines.base import EngineError, RecognizedWord, StreamEvent
+from speechkit.server._streaming import (
+    ENCODINGS,
+    AudioInput,
+    ParamProblem,
+    WsChannel,
+    format_words,
+    parse_bool,
+)
+from speechkit.server.assemblyai_rest import error
+from speechkit.server.auth import TokenCheck, raw_key_ok
+from speechkit.server.state import ServerState, get_state
+
+__all__ = ["routes"]
+
+logger = logging.getLogger("speechkit.server")
+
+MIN_CHUNK_MS = 50.0
+MAX_CHUNK_MS = 1000.0
+
+
+async def create_token(request: Request) -> Response:
+    state = get_state(request)
+    q = request.query_params
+    raw = q.get("expires_in_seconds")
+    if raw is None or not raw.isdigit() or not 1 <= int(raw) <= 600:
+        return error(400, "expires_in_seconds is required and must be between 1 and 600.")
+    session_cap: float | None = None
+    raw_cap = q.get("max_session_duration_seconds")
+    if raw_cap is not None:
+        if not raw_cap.isdigit() or not 60 <= int(raw_cap) <= 10800:
+            return error(400, "max_session_duration_seconds must be between 60 and 10800.")
+        session_cap = float(raw_cap)
+    info = state.tokens.issue("v3", int(raw), max_session_seconds=session_cap)
+    return JSONResponse({"token": info.token, "expires_in_seconds": int(raw)})
+
+
+def _authorize(ws: WebSocket, state: ServerState) -> tuple[bool, float | None]:
+    """Whether the session may start, and the token's session cap (seconds) if any."""
+    header = ws.headers.get("authorization")
+    if header and state.config.api_key is not None and raw_key_ok(header, state.config.api_key):
+        return True, None
+    token = ws.query_params.get("token") or header
+    if token:
+        check, info = state.tokens.redeem("v3", token.strip())
+        if check is TokenCheck.OK and info is not None:
+            return True, info.max_session_seconds
+    return state.config.api_key is None, None
+
+
+def _number(value: Any, name: str, *, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ParamProblem(f"{name} must be a number") from None
+    if isinstance(value, bool) or not math.isfinite(number) or not low <= number <= high:
+        raise ParamProblem(f"{name} must be between {low:g} and {high:g}")
+    return number
+
+
+class _Close(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class _Session:
+    def __init__(self, channel: WsChannel, state: ServerState, ws: WebSocket) -> None:
+        q = ws.query_params
+        try:
+            rate = _number(q.get("sample_rate", "16000"), "sample_rate", low=1, high=192_000)
+            encoding = q.get("encoding") or "pcm_s16le"
+            if encoding not in ENCODINGS:
+                raise ParamProblem(f"encoding must be one of {', '.join(ENCODINGS)}")
+            self.format_turns = parse_bool(q.get("format_turns"), "format_turns")
+            self.speaker_labels = parse_bool(q.get("speaker_labels"), "speaker_labels")
+            self.language_detection = parse_bool(q.get("language_detection"), "language_detection")
+            self.config: dict[str, float] = {"end_of_turn_confidence_threshold": 0.4}
+            self.update_config({k: q[k] for k in _CONFIG_LIMITS if k in q})
+            self.inactivity: float | None = None
+            if "inactivity_timeout" in q:
+                self.inactivity = _number(
+                    q["inactivity_timeout"], "inactivity_timeout", low=5, high=3600
+                )
+            if q.get("keyterms_prompt"):
+                terms = json.loads(q["keyterms_prompt"])
+                if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
+                    raise ParamProblem("keyterms_prompt must be a JSON array of strings")
+        except ValueError as exc:  # ParamProblem and JSON errors
+            raise _Close(3006, f"Invalid query parameter: {exc}") from None
+        self.channel = channel
+        self.audio = AudioInput(encoding, int(rate), state.engine.sample_rate)
+        self.stream = state.engine.open_stream()
+        self.stream.set_silence_threshold(int(self.config.get("max_turn_silence", 1280)))
+        self.turn_order = 0
+        self.final_words: list[RecognizedWord] = []
+        self.previous_partial: list[str] = []
+        self.turn_has_messages = False
+        self.short_chunk_pending = False
+        self.short_ms = 0.0
+        self.last_audio = time.monotonic()
+
+    def update_config(self, values: dict[str, Any]) -> None:
+        for name, (low, high) in _CONFIG_LIMITS.items():
+            if values.get(name) is not None:
+                self.config[name] = _number(values[name], name, low=low, high=high)
+        if "max_turn_silence" in values and hasattr(self, "stream"):
+            self.stream.set_silence_threshold(int(self.config["max_turn_silence"]))
+
+    def _turn(
+        self,
+        words: list[dict[str, Any]],
+        *,
+        transcript: str,
+        end: bool,
+        formatted: bool,
+        eot: float,
+    ) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "turn_order": self.turn_order,
+            "turn_is_formatted": formatted,
+            "end_of_turn": end,
+            "transcript": transcript,
+            "end_of_turn_confidence": eot,
+            "words": words,
+            "utterance": transcript if end else "",
+            "type": "Turn",
+        }
+        if self.speaker_labels:
+            message["speaker_label"] = "A"
+        if self.language_detection and end:
+            message.update(language_code="en", language_confidence=1.0)
+        return message
+
+    @staticmethod
+    def _word(w: RecognizedWord, final: bool) -> dict[str, Any]:
+        return {
+            "start": w.start,
+            "end": w.end,
+            "text": w.text,
+            "confidence": w.confidence,
+            "word_is_final": final,
+        }
+
+    async def send_events(self, events: list[StreamEvent]) -> None:
+        for event in events:
+            if event.is_final:
+                await self._end_turn(event)
+            elif event.words:
+                await self._partial(event)
+
+    async def _partial(self, event: StreamEvent) -> None:
+        texts = [w.text for w in event.words]
+        fixed = len(self.final_words)
+        # A word is final once it is unchanged over two partials and is not the newest word.
+        while (
+            fixed < len(texts) - 1
+            and fixed < len(self.previous_partial)
+            and self.previous_partial[fixed] == texts[fixed]
+        ):
+            self.final_words.append(event.words[fixed])
+            fixed += 1
+        self.previous_partial = texts
+        words = [self._word(w, True) for w in self.final_words]
+        words += [self._word(w, False) for w in event.words[len(self.final_words) :]]
+        transcript = " ".join(w.text for w in self.final_words)
+        self.turn_has_messages = True
+        await self.channel.send_json(
+            self._turn(
+                words,
+                transcript=transcript,
+                end=False,
+                formatted=False,
+                eot=event.end_of_turn_confidence,
+            )
+        )
+
+    async def _end_turn(self, event: StreamEvent) -> None:
+        if not event.words and not self.turn_has_messages:
+            return
+        raw = list(event.words)
+        eot = event.end_of_turn_confidence
+        await self.channel.send_json(
+            self._turn(
+                [self._word(w, True) for w in raw],
+                transcript=" ".join(w.text for w in raw),
+                end=True,
+                formatted=False,
+                eot=eot,
+            )
+        )
+        if self.format_turns:
+            pretty = format_words(raw)
+            await self.channel.send_json(
+                self._turn(
+                    [self._word(w, True) for w in pretty],
+                    transcript=" ".join(w.text for w in pretty),
+                    end=True,
+                    formatted=True,
+                    eot=eot,
+                )
+            )
+        self.turn_order += 1
+        self.final_words = []
+        self.previous_partial = []
+        self.turn_has_messages = False
+
+    async def on_audio(self, chunk: bytes) -> None:
+        duration = self.audio.chunk_ms(chunk)
+        if self.short_chunk_pending or duration > MAX_CHUNK_MS:
+            shown = duration if duration > MAX_CHUNK_MS else self.short_ms
+            raise _Close(
+                3007,
+                f"Input Duration Violation: {shown:.0f} ms. Expected between 50 and 1000 ms",
+            )
+        if duration < MIN_CHUNK_MS:
+            # Forgiven only if this turns out to be the last chunk (see module docstring).
+            self.short_chunk_pending = True
+            self.short_ms = duration
+        self.last_audio = time.monotonic()
+        await self.send_events(await self.stream.feed(self.audio.convert(chunk)))
+
+    async def on_text(self, text: str) -> bool:
+        """Handle a control message; True when the client asked to terminate."""
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise _Close(3006, "Invalid JSON") from None
+        kind = data.get("type") if isinstance(data, dict) else None
+        if kind == "Terminate":
+            return True
+        if kind == "ForceEndpoint":
+            self.short_chunk_pending = False
+            await self.send_events(await self.stream.force_endpoint())
+        elif kind == "UpdateConfiguration":
+            try:
+                self.update_config(data)
+            except ParamProblem as exc:
+                raise _Close(3006, f"Invalid Message: {exc}") from None
+        elif kind != "KeepAlive":
+            raise _Close(3006, f"Invalid Message Type: {kind!r}")
+        return False
+
+    async def finish(self) -> None:
+        tail = self.audio.flush()
+        if tail:
+            await self.send_events(await self.stream.feed(tail))
+        await self.send_events(await self.stream.finish())
+
+
+_CONFIG_LIMITS: dict[str, tuple[float, float]] = {
+    "end_of_turn_confidence_threshold": (0.0, 1.0),
+    "min_turn_silence": (0.0, 60_000.0),
+    "max_turn_silence": (0.0, 60_000.0),
+    "vad_threshold": (0.0, 1.0),
+}
+
+
+async def streaming_ws(ws: WebSocket) -> None:
+    state = get_state(ws)
+    channel = WsChannel(ws)
+    await ws.accept()
+    allowed, token_cap = _authorize(ws, state)
+    if not allowed:
+        await channel.close(1008, "Unauthorized Connection: Missing or invalid authorization")
+        return
+    try:
+        session = _Session(channel, state, ws)
+    except _Close as exc:
+        await channel.close(exc.code, exc.reason)
+        return
+    except EngineError as exc:  # e.g. the engine's stream limit
+        logger.warning("streaming v3: no stream available: %s", exc)
+        await channel.close(3009, "Unauthorized Connection: Too many concurrent sessions")
+        return
+    started = time.monotonic()
+    cap = state.config.realtime_max_session_seconds
+    if token_cap is not None:
+        cap = min(cap, token_cap)
+    deadline = started + cap
+    state.realtime_sessions += 1
+    try:
+        await channel.send_json(
+            {"type": "Begin", "id": str(uuid.uuid4()), "expires_at": int(time.time() + cap)}
+        )
+        terminated = False
+        while channel.open:
+            limit = deadline
+            if session.inactivity is not None:
+                limit = min(limit, session.last_audio + session.inactivity)
+            try:
+                message = await channel.receive(max(0.0, limit - time.monotonic()))
+            except TimeoutError:
+                if time.monotonic() >= deadline:
+                    raise _Close(
+                        3008, "Session Expired: Maximum session duration exceeded"
+                    ) from None
+                terminated = True  # inactivity_timeout
+                break
+            if message is None:
+                break
+            if message.get("bytes") is not None:
+                await session.on_audio(message["bytes"])
+            elif message.get("text") is not None and await session.on_text(message["text"]):
+                terminated = True
+                break
+        if terminated:
+            await session.finish()
+            await channel.send_json(
+                {
+                    "type": "Termination",
+                    "audio_duration_seconds": round(session.audio.seconds_received),
+                    "session_duration_seconds": round(time.monotonic() - started),
+                }
+            )
+            await channel.close(1000)
+    except _Close as exc:
+        await channel.close(exc.code, exc.reason)
+    except EngineError as exc:
+        logger.warning("streaming v3 session failed: %s", exc)
+        await channel.close(3005, "Session Cancelled: An error occurred")
+    except Exception:
+        await channel.close(3005, "Session Cancelled: An error occurred")
+        raise
+    finally:
+        state.realtime_sessions -= 1
+        await session.stream.aclose()
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/v3/token", create_token, methods=["GET"]),
+        WebSocketRoute("/v3/ws", streaming_ws),
+    ]

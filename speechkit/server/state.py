@@ -1,0 +1,151 @@
+"""The local server's configuration and its shared in-memory state."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from starlette.requests import HTTPConnection
+
+from speechkit.engines.base import Engine
+from speechkit.server.auth import TokenStore
+from speechkit.server.faults import FaultConfig
+from speechkit.server.jobs import Job, JobContext, JobStore, run_job
+from speechkit.server.stats import ServerStats
+from speechkit.server.uploads import UploadStore
+
+__all__ = ["ServerConfig", "ServerState", "get_state"]
+
+logger = logging.getLogger("speechkit.server")
+
+MiB = 1024 * 1024
+
+
+@dataclass
+class ServerConfig:
+    """Everything :func:`speechkit.server.app.create_app` needs.
+
+    Attributes:
+        engine: the recognizer jobs and streams use.
+        api_key: the key clients must send; ``None`` leaves the server open.
+        faults: live fault-injection settings (see :mod:`speechkit.server.faults`).
+        close_engine: call ``engine.aclose()`` when the app shuts down.
+        max_upload_bytes: cap for one ``POST /v2/upload`` body (413 above it).
+        max_upload_store_bytes: cap for all uploads kept in memory (413 once full).
+        max_fetch_bytes: cap for audio fetched from an ``audio_url``.
+        fetch_timeout: seconds allowed to fetch one remote ``audio_url``.
+        allow_file_urls: accept ``file://`` audio URLs (a local-only extension).
+        max_concurrent_jobs: jobs recognized at once (others stay ``queued``); None: no limit.
+        aiml_retention: seconds an AIML result stays readable (the service keeps them 1 h).
+        redacted_audio_retention: seconds redacted audio stays available (the service: 24 h).
+        realtime_max_session_seconds: v2/v3 session cap (3 h, like the service).
+        realtime_idle_timeout: v2 closes with 4031 when no audio arrives for this long.
+        realtime_token_max_expires_in: largest v2 ``expires_in`` accepted.
+        webhook_timeout: seconds allowed for one webhook delivery.
+        warm_up: at startup, await the engine's optional ``start()`` (loads models up front, so
+            the first job or stream does not wait); a failure there is logged, not fatal.
+    """
+
+    engine: Engine
+    api_key: str | None = None
+    faults: FaultConfig = field(default_factory=FaultConfig)
+    close_engine: bool = False
+    max_upload_bytes: int = 256 * MiB
+    max_upload_store_bytes: int = 1024 * MiB
+    max_fetch_bytes: int = 256 * MiB
+    fetch_timeout: float = 30.0
+    allow_file_urls: bool = True
+    max_concurrent_jobs: int | None = None
+    aiml_retention: float = 3600.0
+    redacted_audio_retention: float = 24 * 3600.0
+    realtime_max_session_seconds: float = 3 * 3600.0
+    realtime_idle_timeout: float = 60.0
+    realtime_token_max_expires_in: int = 360_000
+    webhook_timeout: float = 10.0
+    warm_up: bool = True
+
+
+class ServerState:
+    """Shared state of one app: jobs, uploads, tokens, stats and background tasks."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.engine = config.engine
+        self.faults = config.faults
+        self.jobs = JobStore()
+        self.uploads = UploadStore(
+            max_file_bytes=config.max_upload_bytes,
+            max_total_bytes=config.max_upload_store_bytes,
+        )
+        self.tokens = TokenStore()
+        self.stats = ServerStats()
+        self.lemur: dict[str, dict[str, Any]] = {}
+        self.realtime_sessions = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._slots: asyncio.Semaphore | None = None
+        self.closed = False
+
+    def job_context(self, on_done: Callable[[Job], Awaitable[None]] | None = None) -> JobContext:
+        """What a new job needs; ``on_done`` runs after it finished (webhooks)."""
+        if self._slots is None and self.config.max_concurrent_jobs:
+            self._slots = asyncio.Semaphore(self.config.max_concurrent_jobs)
+        return JobContext(
+            engine=self.engine,
+            uploads=self.uploads,
+            faults=self.faults,
+            max_fetch_bytes=self.config.max_fetch_bytes,
+            fetch_timeout=self.config.fetch_timeout,
+            allow_file_urls=self.config.allow_file_urls,
+            slots=self._slots,
+            on_done=on_done,
+        )
+
+    def start_job(self, job: Job, ctx: JobContext) -> None:
+        """Store ``job`` and run it in the background on the current loop."""
+        self.jobs.add(job)
+        self.spawn(run_job(job, ctx))
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def warm_up(self) -> None:
+        """Await the engine's optional ``start()`` coroutine, if it has one."""
+        start = getattr(self.engine, "start", None)
+        if not self.config.warm_up or not inspect.iscoroutinefunction(start):
+            return
+        try:
+            await start()
+        except Exception:
+            logger.exception("engine warm-up failed; the engine will start on first use")
+
+    @property
+    def pending_tasks(self) -> int:
+        return len(self._tasks)
+
+    async def aclose(self) -> None:
+        """Cancel background jobs, then close the engine if this app owns it."""
+        if self.closed:
+            return
+        self.closed = True
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self.config.close_engine:
+            try:
+                await self.engine.aclose()
+            except Exception:
+                logger.exception("engine.aclose() failed")
+
+
+def get_state(conn: HTTPConnection) -> ServerState:
+    """The :class:`ServerState` of the app serving ``conn``."""
+    return cast(ServerState, conn.app.state.speechkit)
