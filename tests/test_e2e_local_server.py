@@ -54,7 +54,8 @@ def test_blocking_transcription_of_every_format(offline: LocalServer, name: str)
         srt = transcriber.export_subtitles_srt(transcript, chars_per_caption=40)
     assert word_error_rate(REFERENCE, transcript.text or "") <= MAX_WER
     starts = [w.start for w in transcript.words or []]
-    assert starts == sorted(starts) and starts[-1] < 21_500  # ms within the 21.4 s sample
+    assert starts == sorted(starts)
+    assert starts[-1] < 21_500
     assert len(sentences.sentences) >= 4
     assert srt.startswith("1\n00:00:")
 
@@ -79,7 +80,8 @@ def test_aiml_style_gives_the_same_transcript(offline: LocalServer, model: str) 
         transcript = transcriber.transcribe(AUDIO / "sample.wav")
     assert transcript.provider == "aiml"
     assert word_error_rate(REFERENCE, transcript.text or "") <= MAX_WER
-    assert transcript.words and transcript.words[-1].end > 15_000  # ms on every provider
+    assert transcript.words
+    assert transcript.words[-1].end > 15_000
 
 
 @pytest.mark.slow
@@ -131,7 +133,8 @@ def test_group_under_faults_has_no_failures_and_no_duplicate_jobs(fixed: LocalSe
     audio = (AUDIO / "sample_8k.wav").read_bytes()
     with quick(fixed, max_retries=6) as transcriber:
         group = transcriber.transcribe_group([audio] * 20, max_concurrency=8)
-    assert group.ok and len(group.transcripts) == 20
+    assert group.ok
+    assert len(group.transcripts) == 20
     assert fixed.jobs_created == 20
     assert len({t.id for t in group.transcripts}) == 20
     texts = {t.text or "" for t in group.transcripts}
