@@ -32,6 +32,8 @@ from speechkit.errors import (
     NotSupportedError,
     PermissionDeniedError,
     RateLimitError,
+    RealtimeAudioLostError,
+    RealtimeCallbackError,
     RealtimeConnectionError,
     RealtimeError,
     RedactedAudioExpiredError,
@@ -57,7 +59,12 @@ if TYPE_CHECKING:
         Word,
     )
     from speechkit.providers import AssemblyAIProvider, Provider
-    from speechkit.realtime import AsyncRealtimeTranscriber, RealtimeTranscriber
+    from speechkit.realtime import (
+        AsyncRealtimeTranscriber,
+        RealtimeTranscriber,
+        create_temporary_token,
+        create_temporary_token_async,
+    )
     from speechkit.server import LocalServer, local_server
     from speechkit.transcriber import AsyncTranscriber, Transcriber
 
@@ -78,6 +85,8 @@ _LAZY = {
     "AIMLProvider": "speechkit.providers.aiml",
     "RealtimeTranscriber": "speechkit.realtime",
     "AsyncRealtimeTranscriber": "speechkit.realtime",
+    "create_temporary_token": "speechkit.realtime",
+    "create_temporary_token_async": "speechkit.realtime",
     "LocalServer": "speechkit.server",
     "local_server": "speechkit.server",
 }
@@ -103,6 +112,8 @@ __all__ = [
     "PermissionDeniedError",
     "Provider",
     "RateLimitError",
+    "RealtimeAudioLostError",
+    "RealtimeCallbackError",
     "RealtimeConnectionError",
     "RealtimeError",
     "RealtimeTranscriber",
@@ -126,6 +137,8 @@ __all__ = [
     "TransportError",
     "Word",
     "__version__",
+    "create_temporary_token",
+    "create_temporary_token_async",
     "local_server",
     "settings",
 ]

@@ -26,7 +26,9 @@ become status errors, and bad input is reported before anything is sent. The tre
     ├── TranscriptionGroupError       some jobs of a group failed (all results attached)
     ├── RedactedAudioNotReadyError    redacted audio is still being made (HTTP 202)
     └── RealtimeError                 a streaming session failed (close code, ``retryable``)
-        └── RealtimeConnectionError   ``connect()`` could not open a session
+        ├── RealtimeConnectionError   ``connect()`` could not open a session
+        ├── RealtimeAudioLostError    audio that could not be transcribed (never silent)
+        └── RealtimeCallbackError     a user callback raised; the session carried on
 
 Every error is chained to its cause with ``raise ... from err``.
 """
@@ -51,6 +53,8 @@ __all__ = [
     "NotSupportedError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RealtimeAudioLostError",
+    "RealtimeCallbackError",
     "RealtimeConnectionError",
     "RealtimeError",
     "RedactedAudioExpiredError",
@@ -278,3 +282,30 @@ class RealtimeError(SpeechkitError):
 
 class RealtimeConnectionError(RealtimeError):
     """A realtime session could not be opened (after any retries)."""
+
+
+class RealtimeAudioLostError(RealtimeError):
+    """Audio could not be transcribed: the replay buffer overflowed during a disconnect, or the
+    session ended before the server confirmed it.
+
+    Attributes:
+        lost_ms: Milliseconds of audio affected.
+        start_ms: Where that audio starts on the session timeline (milliseconds).
+    """
+
+    def __init__(self, message: str, *, lost_ms: int, start_ms: int) -> None:
+        super().__init__(message, retryable=False)
+        self.lost_ms = lost_ms
+        self.start_ms = start_ms
+
+
+class RealtimeCallbackError(RealtimeError):
+    """A user callback raised; the session carried on. The exception is chained as the cause.
+
+    Attributes:
+        callback: The callback's option name (``"on_data"``...).
+    """
+
+    def __init__(self, callback: str, exc: BaseException) -> None:
+        super().__init__(f"The {callback} callback raised {type(exc).__name__}: {exc}")
+        self.callback = callback

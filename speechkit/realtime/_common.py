@@ -1,0 +1,323 @@
+"""What the sync and asyncio transcribers share: the constructor (so both take exactly the same
+options), option and endpoint resolution, and the table of which callback receives which event.
+Every decision about the session itself lives in :mod:`speechkit._core.realtime`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from importlib import metadata
+from typing import Any, Literal
+
+from speechkit._core.realtime import (
+    Connect,
+    ConnectionInfo,
+    ConnectionSettings,
+    RealtimeSession,
+)
+from speechkit._core.realtime_protocol import RealtimeOptions, websocket_url
+from speechkit._settings import (
+    ASSEMBLYAI_BASE_URL,
+    ASSEMBLYAI_EU_BASE_URL,
+    BASE_URL_ENV,
+    resolve_api_key,
+    settings,
+)
+from speechkit.errors import (
+    ConfigurationError,
+    InvalidInputError,
+    RealtimeCallbackError,
+    RealtimeError,
+)
+from speechkit.models.realtime import (
+    ErrorEvent,
+    FinalTranscript,
+    PartialTranscript,
+    RealtimeEvent,
+    RealtimeUsage,
+    Reconnected,
+    SessionClosed,
+    SessionInformation,
+    SessionOpened,
+    SpeechStarted,
+    Turn,
+)
+
+__all__ = ["RealtimeCallbackError", "TranscriberBase"]
+
+logger = logging.getLogger("speechkit.realtime")
+
+#: The v3 streaming hosts (protocols.md 2.2); v2 used the REST host.
+STREAMING_BASE_URL = "https://streaming.assemblyai.com"
+STREAMING_EU_BASE_URL = "https://streaming.eu.assemblyai.com"
+
+#: Seconds the websocket closing handshake may take before the socket is dropped.
+CLOSE_TIMEOUT = 1.0
+
+
+def _user_agent() -> str:
+    try:
+        version = metadata.version("speechkit")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a checkout
+        version = "0"
+    return f"speechkit-python/{version}"
+
+
+USER_AGENT = _user_agent()
+
+
+class RedactingLogger(logging.LoggerAdapter[logging.Logger]):
+    """Hands websockets a logger that blanks the key and token out of every message: its debug
+    log prints the handshake request line (with the ``token`` query) and every header."""
+
+    def __init__(self, logger: logging.Logger, secrets: Sequence[str | None]) -> None:
+        super().__init__(logger, {})
+        self._secrets = [s for s in secrets if s]
+
+    def _clean(self, value: object) -> object:
+        if isinstance(value, str | bytes) or value.__class__.__str__ is not object.__str__:
+            text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+            if any(secret in text for secret in self._secrets):
+                for secret in self._secrets:
+                    text = text.replace(secret, "***")
+                return text
+        return value
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if self.isEnabledFor(level):
+            cleaned = tuple(self._clean(a) for a in args)
+            self.logger.log(level, self._clean(msg), *cleaned, **kwargs)
+
+
+def websockets_logger(step: Connect) -> RedactingLogger:
+    return RedactingLogger(logging.getLogger("websockets.client"), [step.api_key, step.token])
+
+
+# Which callbacks receive which event, in call order. on_error receives the error itself.
+_ROUTES: dict[type[RealtimeEvent], tuple[str, ...]] = {
+    SessionOpened: ("on_open",),
+    PartialTranscript: ("on_partial", "on_data"),
+    FinalTranscript: ("on_final", "on_data"),
+    Turn: ("on_turn",),
+    SpeechStarted: ("on_speech_started",),
+    SessionInformation: ("on_extra_session_information",),
+    Reconnected: ("on_reconnect",),
+    ErrorEvent: ("on_error",),
+    SessionClosed: ("on_close",),
+}
+
+Callback = Callable[[Any], object]
+TokenSource = str | Callable[[], str | Awaitable[str]]
+
+
+def resolve_realtime_base_url(protocol: str, explicit: str | None) -> str:
+    """Explicit argument, then ``ASSEMBLYAI_BASE_URL``, then ``speechkit.settings.base_url`` (the
+    AssemblyAI REST hosts map to their streaming hosts for v3)."""
+    for candidate in (explicit, os.environ.get(BASE_URL_ENV)):
+        if candidate and candidate.strip():
+            return candidate.strip()
+    base = settings.base_url.rstrip("/")
+    if protocol == "v3":
+        if base == ASSEMBLYAI_BASE_URL:
+            return STREAMING_BASE_URL
+        if base == ASSEMBLYAI_EU_BASE_URL:
+            return STREAMING_EU_BASE_URL
+    return base
+
+
+class TranscriberBase:
+    """Options, callbacks and read-only state shared by both transcribers."""
+
+    def __init__(
+        self,
+        *,
+        on_data: Callback | None = None,
+        on_error: Callback | None = None,
+        on_open: Callback | None = None,
+        on_close: Callback | None = None,
+        on_extra_session_information: Callback | None = None,
+        on_partial: Callback | None = None,
+        on_final: Callback | None = None,
+        on_turn: Callback | None = None,
+        on_speech_started: Callback | None = None,
+        on_reconnect: Callback | None = None,
+        sample_rate: int = 16_000,
+        encoding: Literal["pcm_s16le", "pcm_mulaw"] = "pcm_s16le",
+        protocol: Literal["v2", "v3"] = "v3",
+        chunk_ms: int = 100,
+        disable_partial_transcripts: bool = False,
+        word_boost: Sequence[str] | None = None,
+        enable_extra_session_information: bool = False,
+        end_utterance_silence_threshold: int | None = None,
+        speech_model: str | None = None,
+        format_turns: bool | None = None,
+        end_of_turn_confidence_threshold: float | None = None,
+        min_turn_silence: int | None = None,
+        max_turn_silence: int | None = None,
+        vad_threshold: float | None = None,
+        inactivity_timeout: int | None = None,
+        keyterms_prompt: Sequence[str] | None = None,
+        language_detection: bool | None = None,
+        speaker_labels: bool | None = None,
+        max_speakers: int | None = None,
+        prompt: str | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+        api_key: str | None = None,
+        token: TokenSource | None = None,
+        base_url: str | None = None,
+        endpoints: Sequence[str] | None = None,
+        connect_timeout: float = 10.0,
+        max_retries: int = 5,
+        backoff_initial: float = 0.25,
+        backoff_max: float = 5.0,
+        keepalive_interval: float | None = 10.0,
+        terminate_timeout: float = 5.0,
+        replay_buffer_ms: int = 60_000,
+    ) -> None:
+        self._callbacks: dict[str, Callback | None] = {
+            "on_data": on_data,
+            "on_error": on_error,
+            "on_open": on_open,
+            "on_close": on_close,
+            "on_extra_session_information": on_extra_session_information,
+            "on_partial": on_partial,
+            "on_final": on_final,
+            "on_turn": on_turn,
+            "on_speech_started": on_speech_started,
+            "on_reconnect": on_reconnect,
+        }
+        for name, callback in self._callbacks.items():
+            if callback is not None and not callable(callback):
+                raise InvalidInputError(f"{name} must be callable, got {callback!r}.")
+        options = RealtimeOptions(
+            protocol=protocol,
+            sample_rate=sample_rate,
+            encoding=encoding,
+            chunk_ms=chunk_ms,
+            disable_partial_transcripts=disable_partial_transcripts,
+            word_boost=tuple(word_boost) if word_boost is not None else None,
+            enable_extra_session_information=enable_extra_session_information,
+            end_utterance_silence_threshold=end_utterance_silence_threshold,
+            speech_model=speech_model,
+            format_turns=format_turns,
+            end_of_turn_confidence_threshold=end_of_turn_confidence_threshold,
+            min_turn_silence=min_turn_silence,
+            max_turn_silence=max_turn_silence,
+            vad_threshold=vad_threshold,
+            inactivity_timeout=inactivity_timeout,
+            keyterms_prompt=tuple(keyterms_prompt) if keyterms_prompt is not None else None,
+            language_detection=language_detection,
+            speaker_labels=speaker_labels,
+            max_speakers=max_speakers,
+            prompt=prompt,
+            extra_params=dict(extra_params or {}),
+        )
+        for name, value in (
+            ("connect_timeout", connect_timeout),
+            ("backoff_initial", backoff_initial),
+            ("backoff_max", backoff_max),
+            ("terminate_timeout", terminate_timeout),
+        ):
+            if not value >= 0:
+                raise InvalidInputError(f"{name} must be a non-negative number of seconds.")
+        if keepalive_interval is not None and not keepalive_interval > 0:
+            raise InvalidInputError("keepalive_interval must be positive seconds, or None.")
+        if max_retries < 0:
+            raise InvalidInputError("max_retries must be 0 or more.")
+        if isinstance(token, str) and not token.strip():
+            raise InvalidInputError("token is empty.")
+        # With a token no key is needed (and none is sent); otherwise a key must be found now.
+        key = None if token is not None else resolve_api_key(api_key, default=settings.api_key)
+        urls = list(endpoints or ())
+        if base_url or not urls:
+            urls.insert(0, resolve_realtime_base_url(protocol, base_url))
+        if not all(isinstance(u, str) and u for u in urls):
+            raise ConfigurationError("endpoints must be non-empty URL strings.")
+        self._token_source: Callable[[], str | Awaitable[str]] | None = (
+            None if token is None or isinstance(token, str) else token
+        )
+        self._session = RealtimeSession(
+            options,
+            ConnectionSettings(
+                endpoints=tuple(urls),
+                api_key=key,
+                token=token if isinstance(token, str) else None,
+                connect_timeout=connect_timeout,
+                max_retries=max_retries,
+                backoff_initial=backoff_initial,
+                backoff_max=backoff_max,
+                keepalive_interval=keepalive_interval,
+                terminate_timeout=terminate_timeout,
+                replay_buffer_ms=replay_buffer_ms,
+            ),
+        )
+        # Validate the URLs now rather than on the reader thread.
+        for url in urls:
+            websocket_url(url, self._session.adapter.path)
+        self._setup()
+
+    def _setup(self) -> None:
+        """Create the shell's own state (locks, events); called at the end of ``__init__``."""
+
+    def __repr__(self) -> str:
+        info = self._session.connection_info
+        return (
+            f"<{type(self).__name__} protocol={info.protocol} state={info.state} "
+            f"session_id={info.session_id!r} url={info.url!r}>"
+        )
+
+    # ---- read-only state -------------------------------------------------------------------------
+
+    @property
+    def is_connected(self) -> bool:
+        """Whether a session is open on a live connection now (``False`` while reconnecting)."""
+        return self._session.is_open
+
+    @property
+    def session_id(self) -> str | None:
+        """The server's id for the current connection's session (it changes on reconnect)."""
+        return self._session.session_id
+
+    @property
+    def connection_info(self) -> ConnectionInfo:
+        """A loggable summary: state, URL (token redacted), endpoints tried, reconnects, usage."""
+        return self._session.connection_info
+
+    @property
+    def usage(self) -> RealtimeUsage:
+        """Audio accounting (seconds sent, replayed, padded; server-reported durations)."""
+        return self._session.usage
+
+    @property
+    def options(self) -> RealtimeOptions:
+        """The current options (after any :meth:`update_options`)."""
+        return self._session.options
+
+    # ---- callbacks -------------------------------------------------------------------------------
+
+    def _handlers(self, event: RealtimeEvent) -> list[tuple[str, Callback, object]]:
+        """The callbacks for ``event`` with the argument each one receives."""
+        names = _ROUTES.get(type(event), ())
+        argument: object = event.error if isinstance(event, ErrorEvent) else event
+        handlers = []
+        for name in names:
+            callback = self._callbacks.get(name)
+            if callback is not None:
+                handlers.append((name, callback, argument))
+        if not handlers and isinstance(event, ErrorEvent):
+            # Never silent: with no on_error, errors go to the log.
+            level = logging.ERROR if event.fatal else logging.WARNING
+            logger.log(level, "Realtime session error: %s", event.error)
+        return handlers
+
+    def _callback_failed(self, name: str, exc: Exception) -> tuple[Callback, RealtimeError] | None:
+        """Wrap a callback's exception; return (on_error, error) to report it, or log it."""
+        error = RealtimeCallbackError(name, exc)
+        error.__cause__ = exc
+        on_error = self._callbacks.get("on_error")
+        if on_error is None or name == "on_error":
+            logger.error("%s", error, exc_info=exc)
+            return None
+        return on_error, error
