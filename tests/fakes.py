@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"
+SPECS = Path(__file__).resolve().parent / "specs"
 BASE_URL = "https://api.test.local"
 API_KEY = "test-key-0123456789"
 

@@ -24,7 +24,7 @@ from speechkit.models import (
     SummaryType,
 )
 
-AAI = Path(__file__).resolve().parents[1].parent / "shared" / "specs" / "assemblyai"
+AAI = Path(__file__).resolve().parent / "specs" / "assemblyai"
 SECRET = "s3cr3t-hook-value"
 
 

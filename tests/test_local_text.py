@@ -13,7 +13,7 @@ from speechkit._core import text
 from speechkit.errors import InvalidInputError, NotSupportedError
 from speechkit.models import Transcript, Word
 
-AAI_SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs" / "assemblyai"
+AAI_SPECS = Path(__file__).resolve().parent / "specs" / "assemblyai"
 SRT_FIXTURE = (AAI_SPECS / "example.SrtSubtitlesResponse.srt").read_text()
 VTT_FIXTURE = (AAI_SPECS / "example.VttSubtitlesResponse.vtt").read_text()
 

@@ -15,14 +15,14 @@ import pytest
 
 from speechkit import AsyncTranscriber, Transcriber
 
-AIML_SPECS = Path(__file__).resolve().parents[3] / "shared" / "specs" / "aiml"
+AIML_SPECS = Path(__file__).resolve().parents[1] / "specs" / "aiml"
 BASE_URL = "https://aiml.test.local/v1"
 API_KEY = "aiml-test-key-0123456789"
 JOB_ID = "e3d46bba-7562-44a9-b440-504d940342a3"
 
 
 def load(name: str) -> Any:
-    """A fixture from ``shared/specs/aiml`` (a fresh copy each time)."""
+    """A fixture from ``tests/specs/aiml`` (a fresh copy each time)."""
     return json.loads((AIML_SPECS / name).read_text())
 
 

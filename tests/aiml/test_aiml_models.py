@@ -1,4 +1,4 @@
-"""Every AIML example in shared/specs/aiml parses; the result families convert to Transcript."""
+"""Every AIML example in tests/specs/aiml (copied from the AIML docs) parses; the result families convert to Transcript."""
 
 from __future__ import annotations
 

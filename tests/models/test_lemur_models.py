@@ -29,7 +29,7 @@ from speechkit.models import (
     parse_lemur_response,
 )
 
-AAI = Path(__file__).resolve().parents[2].parent / "shared" / "specs" / "assemblyai"
+AAI = Path(__file__).resolve().parents[1] / "specs" / "assemblyai"
 REQUEST_ID = "5e1b27c2-691f-4414-8bc5-f14678442f9e"
 
 

@@ -59,7 +59,7 @@ from speechkit.models import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-SPECS = REPO.parent / "shared" / "specs"
+SPECS = REPO / "tests" / "specs"
 AAI = SPECS / "assemblyai"
 AIML = SPECS / "aiml"
 

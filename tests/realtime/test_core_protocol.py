@@ -46,7 +46,7 @@ from speechkit.models.realtime import (
     V3UpdateConfiguration,
 )
 
-FIXTURES = Path("/work/shared/specs/realtime")
+FIXTURES = Path(__file__).resolve().parents[1] / "specs" / "realtime"
 V2, V3 = V2Adapter(), V3Adapter()
 
 
