@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from speechkit._core import text as core_text
 from speechkit.server import _text
 from speechkit.server.jobs import Job, JobStatus
 
@@ -278,7 +279,7 @@ def transcript_json(job: Job) -> dict[str, Any]:
         if p.get("speaker_labels"):
             data["utterances"] = [
                 {**segment_json(words, span), "speaker": "A"}
-                for span in _text.paragraph_spans(words, spans)
+                for span in core_text.paragraph_spans(words, spans)
             ]
         if p.get("auto_highlights"):
             data["auto_highlights_result"] = _unavailable()

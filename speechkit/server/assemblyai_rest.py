@@ -12,7 +12,8 @@ Implements (spec: ``openapi.json`` HEAD, notes in ``protocols.md`` §1):
   ``before_id``/``after_id``; newest first; ``prev_url`` pages to older, ``next_url`` to newer
   transcripts, each null when there is nothing there.
 * ``GET .../srt|vtt?chars_per_caption=``, ``.../sentences``, ``.../paragraphs``,
-  ``.../word-search?words=a,b`` (see :mod:`speechkit.server._text` for the rules).
+  ``.../word-search?words=a,b`` (the SDK's rules in :mod:`speechkit._core.text`; captions also
+  never cross a sentence).
 * ``GET .../redacted-audio``: 400 when redacted audio was not requested, the job failed or the
   file expired; 202 while the job runs; then
   ``{"status": "redacted_audio_ready", "redacted_audio_url"}``.
@@ -21,7 +22,8 @@ Implements (spec: ``openapi.json`` HEAD, notes in ``protocols.md`` §1):
 
 Departures from the real service:
 
-* Text formatting, sentences and paragraphs are rule-based (:mod:`speechkit.server._text`);
+* Text formatting, sentences and paragraphs are rule-based (:mod:`speechkit.server._text`,
+  :mod:`speechkit._core.text`);
   ``speaker_labels`` puts every word on speaker ``"A"`` (no diarization) and ``utterances`` are the
   paragraphs; ``multichannel`` audio is down-mixed; ``language_detection`` reports the engine's
   language with confidence 1.0.
@@ -50,7 +52,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from speechkit.server import _text
+from speechkit._core import text as core_text
 from speechkit.server._transcript import (
     DELETED_URL,
     ParamError,
@@ -266,9 +268,9 @@ async def subtitles(request: Request) -> Response:
             return error(400, "chars_per_caption must be a positive integer.")
         chars = int(raw)
     words, spans = present_words(job)
-    captions = _text.build_captions(words, spans, chars)
+    captions = core_text.build_captions(words, chars, breaks=spans)
     fmt = request.url.path.rsplit("/", 1)[-1]
-    body = _text.to_srt(captions) if fmt == "srt" else _text.to_vtt(captions)
+    body = core_text.to_srt(captions) if fmt == "srt" else core_text.to_vtt(captions)
     return PlainTextResponse(body)
 
 
@@ -298,7 +300,7 @@ async def paragraphs(request: Request) -> Response:
             "id": job.id,
             "confidence": mean_confidence(words) or 0.0,
             "audio_duration": round(job.audio_duration or 0),
-            "paragraphs": [segment_json(words, p) for p in _text.paragraph_spans(words, spans)],
+            "paragraphs": [segment_json(words, p) for p in core_text.paragraph_spans(words, spans)],
         }
     )
 
@@ -311,7 +313,10 @@ async def word_search(request: Request) -> Response:
     if not queries:
         return error(400, "words is required: a comma-separated list of words to search for.")
     words, _ = present_words(job)
-    matches = _text.word_search(words, queries)
+    matches = [
+        {"text": m.text, "count": m.count, "timestamps": m.timestamps, "indexes": m.indexes}
+        for m in core_text.search_words(words, queries)
+    ]
     return JSONResponse(
         {"id": job.id, "total_count": sum(m["count"] for m in matches), "matches": matches}
     )
