@@ -45,7 +45,8 @@ def test_every_lemur_call(transcriber: Transcriber, fake: FakeAssemblyAI) -> Non
     answer_lemur(fake)
     transcript = transcriber.transcribe("https://example.org/a.mp3")
     task = transcriber.lemur.task("List the speakers", transcript_ids=[transcript], temperature=0.2)
-    assert isinstance(task, LemurStringResponse) and task.response
+    assert isinstance(task, LemurStringResponse)
+    assert task.response
     assert sent(fake) == (
         "POST",
         "/lemur/v3/generate/task",
