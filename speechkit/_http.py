@@ -124,6 +124,26 @@ class _ShellBase:
             return {"content": stream_reader(body.stream, body.chunk_size)}, []
         return {}, []
 
+    def _build(
+        self, client: httpx.Client | httpx.AsyncClient, request: Request, kwargs: dict[str, Any]
+    ) -> httpx.Request:
+        url = self._url(request)
+        return client.build_request(
+            request.method,
+            url,
+            params=self._params(request),
+            headers=self._headers(request, url),
+            **kwargs,
+        )
+
+    def _failed(self, attempt: _Attempt, err: Exception) -> SpeechkitError:
+        """Rewind a seekable stream body for a retry, and wrap the failure."""
+        body = attempt.request.body
+        if attempt.start_pos is not None and isinstance(body, StreamBody):
+            with contextlib.suppress(OSError, ValueError):
+                body.stream.seek(attempt.start_pos)
+        return self._wrap(attempt.request, err)
+
     def _record(self, request: Request, response: Response, started: float) -> Response:
         with self._lock:
             self._last_response = response
@@ -185,6 +205,24 @@ def _iter_stream(stream: IO[bytes], chunk_size: int) -> Iterator[bytes]:
         yield bytes(chunk)
 
 
+class _Attempt:
+    """One send of a request: when it started, and where a stream body started."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.start_pos = _rewind(request.body)
+        self.started = time.monotonic()
+
+
+def _response(http_response: httpx.Response, content: bytes) -> Response:
+    return Response(
+        http_response.status_code,
+        {k.lower(): v for k, v in http_response.headers.items()},
+        content,
+        str(http_response.url),
+    )
+
+
 class SyncShell(_ShellBase):
     """Drives flows with ``httpx.Client``; sleeps are cut short by :meth:`close`."""
 
@@ -235,38 +273,20 @@ class SyncShell(_ShellBase):
 
     def _send(self, request: Request) -> Response:
         client = self._http()
-        url = self._url(request)
-        start_pos = _rewind(request.body)
         kwargs, opened = self._body(request, asynchronous=False)
-        started = time.monotonic()
+        attempt = _Attempt(request)
         try:
-            http_request = client.build_request(
-                request.method,
-                url,
-                params=self._params(request),
-                headers=self._headers(request, url),
-                **kwargs,
-            )
-            http_response = client.send(http_request)
+            http_response = client.send(self._build(client, request, kwargs))
             try:
                 content = http_response.read()
             finally:
                 http_response.close()
         except Exception as err:
-            if start_pos is not None and isinstance(request.body, StreamBody):
-                with contextlib.suppress(OSError, ValueError):
-                    request.body.stream.seek(start_pos)
-            raise self._wrap(request, err) from err
+            raise self._failed(attempt, err) from err
         finally:
             for file in opened:
                 file.close()
-        response = Response(
-            http_response.status_code,
-            {k.lower(): v for k, v in http_response.headers.items()},
-            content,
-            str(http_response.url),
-        )
-        return self._record(request, response, started)
+        return self._record(request, _response(http_response, content), attempt.started)
 
     def download(self, url: str, path: str | os.PathLike[str]) -> Path:
         """Stream ``url`` into the file ``path`` (written whole or not at all)."""
@@ -371,38 +391,20 @@ class AsyncShell(_ShellBase):
 
     async def _send(self, request: Request) -> Response:
         client = self._http()
-        url = self._url(request)
-        start_pos = _rewind(request.body)
         kwargs, opened = self._body(request, asynchronous=True)
-        started = time.monotonic()
+        attempt = _Attempt(request)
         try:
-            http_request = client.build_request(
-                request.method,
-                url,
-                params=self._params(request),
-                headers=self._headers(request, url),
-                **kwargs,
-            )
-            http_response = await client.send(http_request)
+            http_response = await client.send(self._build(client, request, kwargs))
             try:
                 content = await http_response.aread()
             finally:
                 await http_response.aclose()
         except Exception as err:
-            if start_pos is not None and isinstance(request.body, StreamBody):
-                with contextlib.suppress(OSError, ValueError):
-                    request.body.stream.seek(start_pos)
-            raise self._wrap(request, err) from err
+            raise self._failed(attempt, err) from err
         finally:
             for file in opened:
                 file.close()
-        response = Response(
-            http_response.status_code,
-            {k.lower(): v for k, v in http_response.headers.items()},
-            content,
-            str(http_response.url),
-        )
-        return self._record(request, response, started)
+        return self._record(request, _response(http_response, content), attempt.started)
 
     async def download(self, url: str, path: str | os.PathLike[str]) -> Path:
         """Stream ``url`` into the file ``path`` (written whole or not at all)."""
