@@ -49,6 +49,7 @@ from speechkit.errors import (
 )
 
 if TYPE_CHECKING:
+    from speechkit._core.progress import ProgressCallback, TranscriptionProgress
     from speechkit.config import TranscriptionConfig
     from speechkit.group import GroupFailure, TranscriptGroup
     from speechkit.models import (
@@ -73,6 +74,8 @@ _LAZY = {
     "Transcriber": "speechkit.transcriber",
     "AsyncTranscriber": "speechkit.transcriber",
     "TranscriptionConfig": "speechkit.config",
+    "TranscriptionProgress": "speechkit._core.progress",
+    "ProgressCallback": "speechkit._core.progress",
     "TranscriptGroup": "speechkit.group",
     "GroupFailure": "speechkit.group",
     "Transcript": "speechkit.models",
@@ -110,6 +113,7 @@ __all__ = [
     "NotFoundError",
     "NotSupportedError",
     "PermissionDeniedError",
+    "ProgressCallback",
     "Provider",
     "RateLimitError",
     "RealtimeAudioLostError",
@@ -133,6 +137,7 @@ __all__ = [
     "TranscriptionConfig",
     "TranscriptionError",
     "TranscriptionGroupError",
+    "TranscriptionProgress",
     "TranscriptionTimeoutError",
     "TransportError",
     "Word",

@@ -13,6 +13,7 @@ from speechkit._core import operations as ops
 from speechkit._core.audio_input import to_audio_source
 from speechkit._core.flow import Flow, FlowContext
 from speechkit._core.operations import PollSchedule
+from speechkit._core.progress import ProgressCallback, ProgressReporter
 from speechkit._core.retry import RetryPolicy
 from speechkit._settings import settings
 from speechkit.errors import InvalidInputError
@@ -115,34 +116,59 @@ class TranscriberBase:
     def _config(self, config: TranscriptionConfig | None) -> TranscriptionConfig | None:
         return config if config is not None else self.config
 
-    def _upload_flow(self, data: Any) -> Flow[str]:
-        return ops.upload(self._ctx, self._provider, data)
+    def _reporter(self, progress: ProgressCallback | None) -> ProgressReporter | None:
+        return None if progress is None else ProgressReporter(progress, self._ctx.monotonic)
 
-    def _submit_flow(self, audio: Any, config: TranscriptionConfig | None) -> Flow[Transcript]:
+    def _upload_flow(self, data: Any, progress: ProgressCallback | None = None) -> Flow[str]:
+        return ops.upload(self._ctx, self._provider, data, self._reporter(progress))
+
+    def _submit_flow(
+        self,
+        audio: Any,
+        config: TranscriptionConfig | None,
+        progress: ProgressCallback | None = None,
+    ) -> Flow[Transcript]:
         source = to_audio_source(audio)
-        return ops.submit(self._ctx, self._provider, source, self._config(config))
+        return ops.submit(
+            self._ctx, self._provider, source, self._config(config), self._reporter(progress)
+        )
 
     def _transcribe_flow(
-        self, audio: Any, config: TranscriptionConfig | None, poll_timeout: float | None
+        self,
+        audio: Any,
+        config: TranscriptionConfig | None,
+        poll_timeout: float | None,
+        progress: ProgressCallback | None = None,
     ) -> Flow[Transcript]:
         _check_poll_timeout(poll_timeout)
         source = to_audio_source(audio)
         return ops.transcribe(
-            self._ctx, self._provider, source, self._config(config), self._schedule, poll_timeout
+            self._ctx,
+            self._provider,
+            source,
+            self._config(config),
+            self._schedule,
+            poll_timeout,
+            self._reporter(progress),
         )
 
     def _get_flow(self, transcript: Transcript | str) -> Flow[Transcript]:
         return ops.get(self._ctx, self._provider, transcript_id_of(transcript))
 
     def _wait_flow(
-        self, transcript: Transcript | str, poll_timeout: float | None
+        self,
+        transcript: Transcript | str,
+        poll_timeout: float | None,
+        progress: ProgressCallback | None = None,
     ) -> Flow[Transcript]:
+        reporter = self._reporter(progress)
+
         def flow() -> Flow[Transcript]:
             current = transcript
             if isinstance(current, str):
                 current = yield from self._get_flow(current)
             done = yield from ops.wait(
-                self._ctx, self._provider, current, self._schedule, poll_timeout
+                self._ctx, self._provider, current, self._schedule, poll_timeout, reporter
             )
             return done
 

@@ -15,7 +15,7 @@ import os
 import platform
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, TypeVar
 from urllib.parse import urlsplit
@@ -23,7 +23,15 @@ from urllib.parse import urlsplit
 import httpx
 
 from speechkit._core.flow import Flow, Sleep, status_error
-from speechkit._core.http import Body, BytesBody, FileBody, Request, Response, StreamBody
+from speechkit._core.http import (
+    UPLOAD_CHUNK_SIZE,
+    Body,
+    BytesBody,
+    FileBody,
+    Request,
+    Response,
+    StreamBody,
+)
 from speechkit._version import __version__
 from speechkit.errors import (
     ClientClosedError,
@@ -114,15 +122,28 @@ class _ShellBase:
             return {"files": files, "data": dict(request.form or {})}, opened
         if request.json is not None:
             return {"json": request.json}, []
-        if isinstance(body, BytesBody):
+        report = request.on_body_sent
+        if isinstance(body, BytesBody) and report is None:
             return {"content": body.data}, []
-        if isinstance(body, FileBody):
+        chunks: Iterator[bytes] | AsyncIterator[bytes]
+        if isinstance(body, BytesBody):
+            chunks = _iter_bytes(body.data, UPLOAD_CHUNK_SIZE)
+            if asynchronous:
+                chunks = _aiter_sync(chunks)
+        elif isinstance(body, FileBody):
             reader = _aiter_file if asynchronous else _iter_file
-            return {"content": reader(body.path, body.chunk_size)}, []
-        if isinstance(body, StreamBody):
+            chunks = reader(body.path, body.chunk_size)
+        elif isinstance(body, StreamBody):
             stream_reader = _aiter_stream if asynchronous else _iter_stream
-            return {"content": stream_reader(body.stream, body.chunk_size)}, []
-        return {}, []
+            chunks = stream_reader(body.stream, body.chunk_size)
+        else:
+            return {}, []
+        if report is not None:
+            if isinstance(chunks, AsyncIterator):
+                chunks = _acounted(chunks, report)
+            else:
+                chunks = _counted(chunks, report)
+        return {"content": chunks}, []
 
     def _build(
         self, client: httpx.Client | httpx.AsyncClient, request: Request, kwargs: dict[str, Any]
@@ -203,6 +224,38 @@ def _iter_file(path: str | os.PathLike[str], chunk_size: int) -> Iterator[bytes]
 def _iter_stream(stream: IO[bytes], chunk_size: int) -> Iterator[bytes]:
     while chunk := stream.read(chunk_size):
         yield bytes(chunk)
+
+
+def _iter_bytes(data: bytes, chunk_size: int) -> Iterator[bytes]:
+    view = memoryview(data)
+    for start in range(0, len(data), chunk_size):
+        yield bytes(view[start : start + chunk_size])
+
+
+async def _aiter_sync(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+
+
+def _counted(chunks: Iterator[bytes], report: Callable[[int], None]) -> Iterator[bytes]:
+    """Pass chunks through, reporting the running total after each one is taken."""
+    sent = 0
+    report(sent)
+    for chunk in chunks:
+        yield chunk
+        sent += len(chunk)
+        report(sent)
+
+
+async def _acounted(
+    chunks: AsyncIterator[bytes], report: Callable[[int], None]
+) -> AsyncIterator[bytes]:
+    sent = 0
+    report(sent)
+    async for chunk in chunks:
+        yield chunk
+        sent += len(chunk)
+        report(sent)
 
 
 class _Attempt:

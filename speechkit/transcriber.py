@@ -40,6 +40,7 @@ from speechkit.lemur import AsyncLemur, Lemur
 
 if TYPE_CHECKING:
     from speechkit._core.http import Response
+    from speechkit._core.progress import ProgressCallback
     from speechkit.config import TranscriptionConfig
     from speechkit.models import (
         ParagraphsResponse,
@@ -183,25 +184,40 @@ class Transcriber(TranscriberBase):
             return self._executor.submit(fn, *args, **kwargs)
 
     # -- create, then poll -------------------------------------------------------------------
-    def upload_file(self, data: str | Path | bytes | Any) -> str:
+    def upload_file(
+        self, data: str | Path | bytes | Any, *, progress: ProgressCallback | None = None
+    ) -> str:
         """Upload local audio (a path, bytes or a binary file object), streamed in chunks.
+
+        Args:
+            data: The audio to upload.
+            progress: Called with a :class:`~speechkit.TranscriptionProgress` after each chunk
+                (``stage="upload"``, ``bytes_sent`` / ``bytes_total``).
 
         Returns:
             The URL to create a job from (``audio_url``).
         """
-        return self._shell.run(self._upload_flow(data))
+        return self._shell.run(self._upload_flow(data, progress))
 
-    def submit(self, audio: Any, config: TranscriptionConfig | None = None) -> Transcript:
+    def submit(
+        self,
+        audio: Any,
+        config: TranscriptionConfig | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> Transcript:
         """Create a job (uploading local audio first) and return at once, without waiting.
 
         Args:
             audio: A URL the service can fetch, a local path, bytes or a binary file object.
             config: Options for this job; defaults to the transcriber's ``config``.
+            progress: Called with a :class:`~speechkit.TranscriptionProgress` as the upload
+                goes and once the job exists (``stage="submitted"``).
 
         Returns:
             The new job, usually ``queued``. Wait for it with :meth:`wait_for_completion`.
         """
-        return self._shell.run(self._submit_flow(audio, config))
+        return self._shell.run(self._submit_flow(audio, config, progress))
 
     def transcribe(
         self,
@@ -209,6 +225,7 @@ class Transcriber(TranscriberBase):
         config: TranscriptionConfig | None = None,
         *,
         poll_timeout: float | None = None,
+        progress: ProgressCallback | None = None,
     ) -> Transcript:
         """Transcribe audio: upload if local, create the job, poll until done.
 
@@ -216,6 +233,9 @@ class Transcriber(TranscriberBase):
             audio: A URL the service can fetch, a local path, bytes or a binary file object.
             config: Options for this job; defaults to the transcriber's ``config``.
             poll_timeout: Seconds to wait for the job (``None``: no limit).
+            progress: Called with a :class:`~speechkit.TranscriptionProgress` at each step:
+                upload chunks, job created, every poll, job ended. See
+                :mod:`speechkit.progress` for ready-made terminal and notebook displays.
 
         Returns:
             The completed transcript.
@@ -225,20 +245,26 @@ class Transcriber(TranscriberBase):
             TranscriptionTimeoutError: ``poll_timeout`` passed; the job keeps running.
             TranscriptionCancelledError: ``close()`` was called while waiting.
         """
-        return self._shell.run(self._transcribe_flow(audio, config, poll_timeout))
+        return self._shell.run(self._transcribe_flow(audio, config, poll_timeout, progress))
 
     def get_transcript(self, transcript_id: Transcript | str) -> Transcript:
         """Fetch a job's current state by id (the official SDK's ``Transcript.get_by_id``)."""
         return self._shell.run(self._get_flow(transcript_id))
 
     def wait_for_completion(
-        self, transcript: Transcript | str, *, poll_timeout: float | None = None
+        self,
+        transcript: Transcript | str,
+        *,
+        poll_timeout: float | None = None,
+        progress: ProgressCallback | None = None,
     ) -> Transcript:
         """Poll a job until it completes or fails, and return its last state.
 
         Unlike :meth:`transcribe`, a job that ends in ``status: error`` is returned, not raised.
+        ``progress`` is called after every poll (``stage="waiting"``) and at the end
+        (``stage="done"``).
         """
-        return self._shell.run(self._wait_flow(transcript, poll_timeout))
+        return self._shell.run(self._wait_flow(transcript, poll_timeout, progress))
 
     def delete_transcript(self, transcript_id: Transcript | str) -> Transcript:
         """Delete a transcript's data on the server; returns the deleted (emptied) transcript."""
@@ -406,15 +432,21 @@ class Transcriber(TranscriberBase):
         return self._shell.download(self.get_redacted_audio_url(transcript), path)
 
     # -- futures ---------------------------------------------------------------------------------
-    def upload_file_async(self, data: str | Path | bytes | Any) -> concurrent.futures.Future[str]:
+    def upload_file_async(
+        self, data: str | Path | bytes | Any, *, progress: ProgressCallback | None = None
+    ) -> concurrent.futures.Future[str]:
         """:meth:`upload_file` on the transcriber's thread pool; returns a Future."""
-        return self._submit_future(self.upload_file, data)
+        return self._submit_future(self.upload_file, data, progress=progress)
 
     def submit_async(
-        self, audio: Any, config: TranscriptionConfig | None = None
+        self,
+        audio: Any,
+        config: TranscriptionConfig | None = None,
+        *,
+        progress: ProgressCallback | None = None,
     ) -> concurrent.futures.Future[Transcript]:
         """:meth:`submit` on the transcriber's thread pool; returns a Future."""
-        return self._submit_future(self.submit, audio, config)
+        return self._submit_future(self.submit, audio, config, progress=progress)
 
     def transcribe_async(
         self,
@@ -422,9 +454,15 @@ class Transcriber(TranscriberBase):
         config: TranscriptionConfig | None = None,
         *,
         poll_timeout: float | None = None,
+        progress: ProgressCallback | None = None,
     ) -> concurrent.futures.Future[Transcript]:
-        """:meth:`transcribe` on the transcriber's thread pool; returns a Future."""
-        return self._submit_future(self.transcribe, audio, config, poll_timeout=poll_timeout)
+        """:meth:`transcribe` on the transcriber's thread pool; returns a Future.
+
+        ``progress`` is called from the pool's thread.
+        """
+        return self._submit_future(
+            self.transcribe, audio, config, poll_timeout=poll_timeout, progress=progress
+        )
 
     def get_transcript_async(
         self, transcript_id: Transcript | str
@@ -433,10 +471,16 @@ class Transcriber(TranscriberBase):
         return self._submit_future(self.get_transcript, transcript_id)
 
     def wait_for_completion_async(
-        self, transcript: Transcript | str, *, poll_timeout: float | None = None
+        self,
+        transcript: Transcript | str,
+        *,
+        poll_timeout: float | None = None,
+        progress: ProgressCallback | None = None,
     ) -> concurrent.futures.Future[Transcript]:
         """:meth:`wait_for_completion` on the transcriber's thread pool; returns a Future."""
-        return self._submit_future(self.wait_for_completion, transcript, poll_timeout=poll_timeout)
+        return self._submit_future(
+            self.wait_for_completion, transcript, poll_timeout=poll_timeout, progress=progress
+        )
 
     def transcribe_group_async(
         self,
@@ -539,13 +583,21 @@ class AsyncTranscriber(TranscriberBase):
         """The latest HTTP response received (for debugging; immutable)."""
         return self._shell.last_response
 
-    async def upload_file(self, data: str | Path | bytes | Any) -> str:
+    async def upload_file(
+        self, data: str | Path | bytes | Any, *, progress: ProgressCallback | None = None
+    ) -> str:
         """Upload local audio, streamed in chunks; see :meth:`Transcriber.upload_file`."""
-        return await self._shell.run(self._upload_flow(data))
+        return await self._shell.run(self._upload_flow(data, progress))
 
-    async def submit(self, audio: Any, config: TranscriptionConfig | None = None) -> Transcript:
+    async def submit(
+        self,
+        audio: Any,
+        config: TranscriptionConfig | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> Transcript:
         """Create a job without waiting; see :meth:`Transcriber.submit`."""
-        return await self._shell.run(self._submit_flow(audio, config))
+        return await self._shell.run(self._submit_flow(audio, config, progress))
 
     async def transcribe(
         self,
@@ -553,19 +605,27 @@ class AsyncTranscriber(TranscriberBase):
         config: TranscriptionConfig | None = None,
         *,
         poll_timeout: float | None = None,
+        progress: ProgressCallback | None = None,
     ) -> Transcript:
-        """Upload if local, create, poll until done; see :meth:`Transcriber.transcribe`."""
-        return await self._shell.run(self._transcribe_flow(audio, config, poll_timeout))
+        """Upload if local, create, poll until done; see :meth:`Transcriber.transcribe`.
+
+        ``progress`` is called on the event loop; it must not block.
+        """
+        return await self._shell.run(self._transcribe_flow(audio, config, poll_timeout, progress))
 
     async def get_transcript(self, transcript_id: Transcript | str) -> Transcript:
         """Fetch a job's current state by id."""
         return await self._shell.run(self._get_flow(transcript_id))
 
     async def wait_for_completion(
-        self, transcript: Transcript | str, *, poll_timeout: float | None = None
+        self,
+        transcript: Transcript | str,
+        *,
+        poll_timeout: float | None = None,
+        progress: ProgressCallback | None = None,
     ) -> Transcript:
         """Poll a job until it completes or fails; see :meth:`Transcriber.wait_for_completion`."""
-        return await self._shell.run(self._wait_flow(transcript, poll_timeout))
+        return await self._shell.run(self._wait_flow(transcript, poll_timeout, progress))
 
     async def delete_transcript(self, transcript_id: Transcript | str) -> Transcript:
         """Delete a transcript's data on the server."""

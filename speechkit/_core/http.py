@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json as _json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, Literal
 
@@ -21,6 +21,7 @@ __all__ = [
     "Request",
     "Response",
     "StreamBody",
+    "body_size",
 ]
 
 #: Size of the chunks a local file or stream is read and sent in.
@@ -60,6 +61,23 @@ class StreamBody:
 Body = BytesBody | FileBody | StreamBody
 
 
+def body_size(body: Body) -> int | None:
+    """The number of bytes ``body`` will send, when it can be known without reading it."""
+    if isinstance(body, BytesBody):
+        return len(body.data)
+    try:
+        if isinstance(body, FileBody):
+            return os.path.getsize(body.path)
+        if body.stream.seekable():
+            position = body.stream.tell()
+            end = body.stream.seek(0, os.SEEK_END)
+            body.stream.seek(position)
+            return max(end - position, 0)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class MultipartFile:
     """One file part of a ``multipart/form-data`` body."""
@@ -88,6 +106,8 @@ class Request:
             Such a request is never sent again once its bytes may have reached the server.
         expect: How to read a successful answer.
         ok_statuses: Statuses other than 2xx that are answers, not errors (redacted audio's 202).
+        on_body_sent: Called by the shell with the number of ``body`` bytes handed to the
+            transport so far, after each chunk (upload progress). It restarts from 0 on a retry.
     """
 
     method: str
@@ -101,6 +121,7 @@ class Request:
     creates_job: bool = False
     expect: Literal["json", "text", "bytes"] = "json"
     ok_statuses: frozenset[int] = frozenset()
+    on_body_sent: Callable[[int], None] | None = field(default=None, compare=False)
 
     @property
     def idempotent(self) -> bool:

@@ -6,6 +6,7 @@ create-then-poll state machine, retries and local fallbacks behave identically i
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,7 +15,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from speechkit._core import text as local_text
 from speechkit._core.audio_input import AudioSource, LocalAudio, RemoteAudio, to_body
 from speechkit._core.flow import Flow, FlowContext, Sleep, send
-from speechkit._core.http import Body, Request, Response
+from speechkit._core.http import Body, Request, Response, body_size
+from speechkit._core.progress import ProgressReporter
 from speechkit.errors import (
     APIError,
     APIStatusError,
@@ -65,14 +67,34 @@ class PollSchedule:
 # -- create, then poll -----------------------------------------------------------------------
 
 
-def upload(ctx: FlowContext, provider: Provider, data: Any) -> Flow[str]:
+def upload(
+    ctx: FlowContext, provider: Provider, data: Any, progress: ProgressReporter | None = None
+) -> Flow[str]:
     """Upload local audio (a path, bytes or a file object); return the URL to create a job from."""
     body, _ = to_body(data, argument="data")
-    return (yield from upload_body(ctx, provider, body))
+    return (yield from upload_body(ctx, provider, body, progress))
 
 
-def upload_body(ctx: FlowContext, provider: Provider, body: Body) -> Flow[str]:
-    response = yield from send(ctx, provider.build_upload(body))
+def _send_with_body(
+    ctx: FlowContext, request: Request, body: Body, progress: ProgressReporter | None
+) -> Flow[Response]:
+    """Send a request that carries local audio, reporting upload progress when asked to."""
+    if progress is None or not progress.enabled:
+        return (yield from send(ctx, request))
+    total = body_size(body)
+    progress.upload_started(total)
+    if request.body is body:  # a raw body: the shell reports every chunk
+        request = dataclasses.replace(request, on_body_sent=progress.uploaded)
+    response = yield from send(ctx, request)
+    if total is not None:
+        progress.uploaded(total)
+    return response
+
+
+def upload_body(
+    ctx: FlowContext, provider: Provider, body: Body, progress: ProgressReporter | None = None
+) -> Flow[str]:
+    response = yield from _send_with_body(ctx, provider.build_upload(body), body, progress)
     return provider.parse_upload(response)
 
 
@@ -81,14 +103,21 @@ def submit(
     provider: Provider,
     audio: AudioSource,
     config: TranscriptionConfig | None,
+    progress: ProgressReporter | None = None,
 ) -> Flow[Transcript]:
     """Create a job (uploading local audio first where the provider needs it); do not wait."""
     if isinstance(audio, LocalAudio) and provider.uploads_local_audio:
-        url = yield from upload_body(ctx, provider, audio.body)
+        url = yield from upload_body(ctx, provider, audio.body, progress)
         audio = RemoteAudio(url)
-    response = yield from send(ctx, provider.build_create(audio, config))
+    request = provider.build_create(audio, config)
+    if isinstance(audio, LocalAudio):  # sent inside the create request (multipart)
+        response = yield from _send_with_body(ctx, request, audio.body, progress)
+    else:
+        response = yield from send(ctx, request)
     transcript = provider.parse_transcript(response)
     logger.debug("Created %s job %s", provider.name, transcript.id)
+    if progress is not None:
+        progress.job("submitted", transcript)
     return transcript
 
 
@@ -117,6 +146,7 @@ def wait(
     transcript: Transcript,
     schedule: PollSchedule,
     timeout: float | None,
+    progress: ProgressReporter | None = None,
 ) -> Flow[Transcript]:
     """Poll until the job completes or fails; return its last state (failed ones too).
 
@@ -147,6 +177,8 @@ def wait(
             yield Sleep(delay)
             transcript = yield from get(ctx, provider, transcript.id)
             failures = 0
+            if progress is not None:
+                progress.job("waiting", transcript)
         except ClientClosedError as err:
             raise TranscriptionCancelledError(
                 f"Stopped waiting for transcript {transcript.id} because the client was closed. "
@@ -160,6 +192,8 @@ def wait(
             if not retryable or failures >= MAX_CONSECUTIVE_POLL_FAILURES:
                 raise
             logger.warning("Polling transcript %s failed (%s); still waiting", transcript.id, err)
+    if progress is not None:
+        progress.job("done", transcript)
     return transcript
 
 
@@ -183,10 +217,11 @@ def transcribe(
     config: TranscriptionConfig | None,
     schedule: PollSchedule,
     timeout: float | None,
+    progress: ProgressReporter | None = None,
 ) -> Flow[Transcript]:
     """Upload when needed, create, poll; return the completed transcript or raise."""
-    transcript = yield from submit(ctx, provider, audio, config)
-    transcript = yield from wait(ctx, provider, transcript, schedule, timeout)
+    transcript = yield from submit(ctx, provider, audio, config, progress)
+    transcript = yield from wait(ctx, provider, transcript, schedule, timeout, progress)
     return raise_for_failed(provider, transcript)
 
 
