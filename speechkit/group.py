@@ -6,13 +6,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
+from speechkit.models import _html
+
 if TYPE_CHECKING:
     from speechkit.models import Transcript
 
 __all__ = ["GroupFailure", "TranscriptGroup"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class GroupFailure:
     """One input of a group that did not produce a transcript.
 
@@ -27,8 +29,12 @@ class GroupFailure:
     audio: Any
     error: BaseException
 
+    def __repr__(self) -> str:
+        # The input may be megabytes of audio or a pre-signed URL: describe it, never dump it.
+        return _html.failure_repr(self)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, repr=False)
 class TranscriptGroup(Sequence["Transcript | GroupFailure"]):
     """Outcomes of a group call, one per input, in input order.
 
@@ -65,3 +71,11 @@ class TranscriptGroup(Sequence["Transcript | GroupFailure"]):
     def ok(self) -> bool:
         """True when every input produced a transcript."""
         return not self.failures
+
+    def __repr__(self) -> str:
+        # Counts only: ``TranscriptGroup(items=3, completed=2, failed=1)``.
+        return _html.group_repr(self)
+
+    def _repr_html_(self) -> str:
+        """Notebook view: one row per input (input, status, transcript id, first words or error)."""
+        return _html.group_html(self)

@@ -33,10 +33,12 @@ Every model is lenient like the rest of speechkit: unknown fields are kept, miss
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Discriminator, Field, Tag
 
+from speechkit.models import _html
 from speechkit.models._base import SpeechkitModel
 from speechkit.models.enums import TranscriptStatus
 from speechkit.models.transcript import Transcript, Utterance, Word
@@ -285,6 +287,20 @@ class DeepgramResponse(SpeechkitModel):
     metadata: DeepgramMetadata | None = None
     results: DeepgramResults | None = None
 
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        # Counts and the start of the first channel's text, never the word lists.
+        channels = self.results.channels if self.results else []
+        best = [channel.alternatives[0] for channel in channels if channel.alternatives]
+        yield "request_id", self.metadata.request_id if self.metadata else None
+        if self.metadata and self.metadata.duration is not None:
+            yield (
+                "duration",
+                _html.ReprValue(_html.format_duration(self.metadata.duration, clock=False)),
+            )
+        yield "channels", len(channels)
+        yield "words", sum(len(alternative.words) for alternative in best)
+        yield "transcript", _html.shorten(best[0].transcript if best else None)
+
     def to_transcript(self, transcript_id: str) -> Transcript:
         """The unified view: words in integer ms, speakers as letters, channels as ``"1"``...
 
@@ -415,6 +431,10 @@ class AIMLTextResult(SpeechkitModel):
 
     text: str | None = None
     usage: AIMLUsage | None = None
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        yield "text", _html.shorten(self.text)
+        yield "usage", self.usage
 
     def to_transcript(self, transcript_id: str) -> Transcript:
         """Text only: ``words`` is ``None`` (these models return no word timings)."""

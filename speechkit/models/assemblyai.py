@@ -7,10 +7,12 @@ fields are kept and enum fields accept unknown strings.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import Field
 
+from speechkit.models import _html
 from speechkit.models._base import SpeechkitModel
 from speechkit.models._request import RequestModel
 from speechkit.models.enums import OpenEnum, RedactedAudioStatus, TranscriptStatus
@@ -73,6 +75,15 @@ class TranscriptList(SpeechkitModel):
     page_details: PageDetails | None = None
     transcripts: list[TranscriptListItem] = Field(default_factory=list)
 
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        # How many jobs and in which states, rather than every row.
+        yield "transcripts", len(self.transcripts)
+        yield from _html.status_counts(item.status for item in self.transcripts).items()
+
+    def _repr_html_(self) -> str:
+        """Notebook view: one row per job (id, status, times, error) and the paging links."""
+        return _html.transcript_list_html(self)
+
 
 class ListTranscriptParams(RequestModel):
     """Query parameters of ``GET /v2/transcript``. Raises ``InvalidInputError`` when invalid."""
@@ -108,6 +119,9 @@ class Sentence(SpeechkitModel):
     speaker: str | None = None
     channel: str | None = None
 
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        return _html.timed_text_repr_args(self)
+
 
 class SentencesResponse(SpeechkitModel):
     """The transcript split into sentences."""
@@ -118,6 +132,19 @@ class SentencesResponse(SpeechkitModel):
     audio_duration: float | None = None
     """Duration of the media in seconds."""
     sentences: list[Sentence] = Field(default_factory=list)
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        yield "id", self.id
+        yield "sentences", len(self.sentences)
+        if self.audio_duration is not None:
+            yield (
+                "duration",
+                _html.ReprValue(_html.format_duration(self.audio_duration, clock=False)),
+            )
+
+    def _repr_html_(self) -> str:
+        """Notebook view: one row per sentence with its times (bounded)."""
+        return _html.sentences_html(self)
 
 
 class Paragraph(SpeechkitModel):
@@ -131,6 +158,9 @@ class Paragraph(SpeechkitModel):
     confidence: float | None = None
     words: list[Word] = Field(default_factory=list)
 
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        return _html.timed_text_repr_args(self)
+
 
 class ParagraphsResponse(SpeechkitModel):
     """The transcript split into paragraphs."""
@@ -141,6 +171,19 @@ class ParagraphsResponse(SpeechkitModel):
     audio_duration: float | None = None
     """Duration of the media in seconds."""
     paragraphs: list[Paragraph] = Field(default_factory=list)
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        yield "id", self.id
+        yield "paragraphs", len(self.paragraphs)
+        if self.audio_duration is not None:
+            yield (
+                "duration",
+                _html.ReprValue(_html.format_duration(self.audio_duration, clock=False)),
+            )
+
+    def _repr_html_(self) -> str:
+        """Notebook view: one row per paragraph with its times (bounded)."""
+        return _html.paragraphs_html(self)
 
 
 class WordSearchMatch(SpeechkitModel):
@@ -154,6 +197,12 @@ class WordSearchMatch(SpeechkitModel):
     indexes: list[int] = Field(default_factory=list)
     """Positions in the transcript's ``words`` list."""
 
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        # A common word can occur thousands of times: count the positions, do not list them.
+        yield "text", self.text
+        yield "count", self.count
+        yield "timestamps", len(self.timestamps)
+
 
 class WordSearchResponse(SpeechkitModel):
     """Result of ``GET /v2/transcript/{id}/word-search``."""
@@ -163,6 +212,15 @@ class WordSearchResponse(SpeechkitModel):
     total_count: int | None = None
     """Sum of the matches' counts."""
     matches: list[WordSearchMatch] = Field(default_factory=list)
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        yield "id", self.id
+        yield "total_count", self.total_count
+        yield "matches", {match.text: match.count for match in self.matches}
+
+    def _repr_html_(self) -> str:
+        """Notebook view: each word, its count and the first times it occurs."""
+        return _html.word_search_html(self)
 
 
 # --- files, notifications, errors, tokens ------------------------------------------------------

@@ -12,12 +12,13 @@ Responses are lenient like every response model.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import Field, field_validator
 
 from speechkit.errors import InvalidInputError
+from speechkit.models import _html
 from speechkit.models._base import SpeechkitModel
 from speechkit.models._request import RequestModel
 from speechkit.models.enums import LemurModel, OpenEnum
@@ -158,11 +159,21 @@ class LemurBaseResponse(SpeechkitModel):
     ``DELETE``."""
     usage: LemurUsage | None = None
 
+    def _repr_html_(self) -> str:
+        """Notebook view: request id, tokens used, then the answer (or questions and answers)."""
+        return _html.lemur_html(self)
+
 
 class LemurStringResponse(LemurBaseResponse):
     """A LeMUR answer that is text (task, summary, action items)."""
 
     response: str
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        # The answer can run to thousands of tokens: show its start.
+        yield "request_id", self.request_id
+        yield "usage", self.usage
+        yield "response", _html.shorten(self.response, 60)
 
 
 class LemurTaskResponse(LemurStringResponse):
@@ -188,6 +199,11 @@ class LemurQuestionAnswerResponse(LemurBaseResponse):
     """Answer of the question-answer endpoint: one answer per question, in order."""
 
     response: list[LemurQuestionAnswer] = Field(default_factory=list)
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        yield "request_id", self.request_id
+        yield "usage", self.usage
+        yield "answers", len(self.response)
 
 
 class PurgeLemurRequestDataResponse(SpeechkitModel):

@@ -13,12 +13,14 @@ first byte of audio given to the session, continuous across reconnects, so they 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
 from speechkit.errors import RealtimeError
+from speechkit.models import _html
 from speechkit.models._base import SpeechkitModel
 
 __all__ = [
@@ -99,6 +101,10 @@ class _V2Transcript(SpeechkitModel):
     words: list[V2Word] = Field(default_factory=list)
     created: str | None = None
     """ISO 8601 time the server created the message (no zone)."""
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        # Times, word count and a shortened text; the words themselves stay out of logs.
+        return _html.realtime_text_repr_args(self, self.text)
 
 
 class V2PartialTranscript(_V2Transcript):
@@ -228,6 +234,10 @@ class V3Turn(SpeechkitModel):
     language_code: str | None = None
     language_confidence: float | None = None
     speaker_label: str | None = None
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        # Order, word count and a shortened transcript; the words themselves stay out of logs.
+        return _html.realtime_text_repr_args(self, self.transcript)
 
 
 class V3Termination(SpeechkitModel):
@@ -362,6 +372,10 @@ class _TranscriptBase(SpeechkitModel):
     session_id: str | None = None
     """The server session (connection) that produced it."""
 
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        # Times, word count and a shortened text; the words themselves stay out of logs.
+        return _html.realtime_text_repr_args(self, self.text)
+
 
 class PartialTranscript(_TranscriptBase):
     """An interim hypothesis; a later partial or the final replaces it.
@@ -406,6 +420,10 @@ class Turn(SpeechkitModel):
     language_confidence: float | None = None
     speaker_label: str | None = None
     session_id: str | None = None
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        # Order, word count and a shortened transcript; the words themselves stay out of logs.
+        return _html.realtime_text_repr_args(self, self.transcript)
 
 
 class SessionOpened(SpeechkitModel):

@@ -18,10 +18,12 @@ transcript stays a single pass of pydantic-core.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Self
 
 from pydantic import Field, PrivateAttr
 
+from speechkit.models import _html
 from speechkit.models._base import SpeechkitModel
 from speechkit.models.enums import (
     AudioIntelligenceModelStatus,
@@ -109,6 +111,10 @@ class Utterance(SpeechkitModel):
     words: list[Word] = Field(default_factory=list)
     translated_texts: dict[str, str] | None = None
     """Translations keyed by language code, with translation's ``match_original_utterance``."""
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        # Times, speaker, word count and a shortened text: never the words themselves.
+        return _html.timed_text_repr_args(self)
 
 
 class Chapter(SpeechkitModel):
@@ -487,3 +493,18 @@ class Transcript(SpeechkitModel):
             if word.speaker is not None:
                 found.add(word.speaker)
         return sorted(found)
+
+    # --- display -------------------------------------------------------------------------------
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        # Feeds repr(), str(), rich and devtools. Compact on purpose: a 3-hour transcript has
+        # ~30 000 words, and a notebook or a log line must not print them.
+        return _html.transcript_repr_args(self)
+
+    def _repr_html_(self) -> str:
+        """Notebook view: header, error, text, then utterances (or words) with their times.
+
+        Tables stop after a few hundred rows with an "… N more" line, so a long transcript
+        stays light; every value is HTML-escaped. Used by Jupyter, VS Code and Colab.
+        """
+        return _html.transcript_html(self)
