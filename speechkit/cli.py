@@ -1,36 +1,32 @@
-"""The ``speechkit`` command. Today it has one subcommand, ``serve`` (the local server)."""
+"""The ``speechkit`` command: ``transcribe``, ``stream``, ``get``, ``list``, ``delete``, ``serve``.
+
+Installed as the ``speechkit`` console script (``python -m speechkit.cli`` does the same). The
+guide, with every option, the output formats, resumable folder runs and the exit codes, is
+``docs/cli.md``. The implementation lives in the private package ``speechkit._cli``; nothing of
+it is imported by ``import speechkit``.
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 __all__ = ["main"]
 
-USAGE = """usage: speechkit <command> [options]
 
-commands:
-  serve    run the local speech server (needs "speechkit[server]"); speechkit serve --help
-"""
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line.
 
+    Args:
+        argv: The arguments without the program name (default: ``sys.argv[1:]``).
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code (2 for a usage error)."""
-    args = sys.argv[1:] if argv is None else argv
-    if not args or args[0] in ("-h", "--help"):
-        print(USAGE, end="")
-        return 0 if args else 2
-    command, rest = args[0], args[1:]
-    if command == "serve":
-        try:
-            from speechkit.server.cli import main as serve
-        except ImportError as err:
-            print(
-                f'speechkit serve needs the server extra: pip install "speechkit[server]" ({err})'
-            )
-            return 1
-        return serve(rest)
-    print(f"speechkit: unknown command {command!r}\n\n{USAGE}", end="", file=sys.stderr)
-    return 2
+    Returns:
+        The exit code: 0 success, 1 a transcription or request failed, 2 usage or bad input,
+        3 authentication or configuration, 4 network, 130 interrupted (see docs/cli.md).
+    """
+    from speechkit._cli.app import run
+
+    return run(sys.argv[1:] if argv is None else argv)
 
 
 if __name__ == "__main__":

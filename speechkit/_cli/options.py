@@ -1,0 +1,418 @@
+"""Options shared by the commands: where to connect, and the transcription options."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import difflib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from speechkit._cli.exitcodes import AUTH, CLIError
+
+if TYPE_CHECKING:
+    from speechkit.config import TranscriptionConfig
+    from speechkit.server.runner import LocalServer
+    from speechkit.transcriber import Transcriber
+
+__all__ = [
+    "API_KEY_ENV",
+    "Connection",
+    "add_config_options",
+    "add_connection_options",
+    "build_config",
+    "connect",
+]
+
+#: Read by the command (any provider) before the provider's own variable.
+API_KEY_ENV = "SPEECHKIT_API_KEY"
+
+PROVIDERS = ("assemblyai", "aiml", "local")
+
+
+def add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Add the options every command that talks to a service takes.
+
+    They are accepted before and after the command name; ``suppress`` leaves a sub-parser's
+    unset options out of the namespace so they do not override values given before the command.
+    """
+
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if suppress else value
+
+    group = parser.add_argument_group("connection")
+    group.add_argument(
+        "--provider",
+        choices=PROVIDERS,
+        default=default(None),
+        help="API style: assemblyai (default), aiml, or local (the embedded server, as --local)",
+    )
+    group.add_argument(
+        "--local",
+        action="store_true",
+        default=default(False),
+        help='start the embedded local server for this command (needs "speechkit[server]")',
+    )
+    group.add_argument(
+        "--local-engine",
+        choices=("offline", "fixed"),
+        default=default("offline"),
+        help='engine of --local: offline recognition (default) or fixed text ("hello world")',
+    )
+    group.add_argument(
+        "--base-url",
+        default=default(None),
+        metavar="URL",
+        help="the API's base URL (default: ASSEMBLYAI_BASE_URL, or the provider's host)",
+    )
+    group.add_argument(
+        "--api-key",
+        default=default(None),
+        metavar="KEY",
+        help=f"API key; prefer the {API_KEY_ENV} or ASSEMBLYAI_API_KEY (AIML_API_KEY) "
+        "environment variable, which other users of the machine cannot see",
+    )
+    group.add_argument(
+        "--model", default=default(None), help="the AIML model (--provider aiml), e.g. #g1_nova-2"
+    )
+    group.add_argument(
+        "--max-retries",
+        type=non_negative_int,
+        default=default(None),
+        metavar="N",
+        help="retries of a failed request where retrying is safe (default 4)",
+    )
+    group.add_argument(
+        "--http-timeout",
+        type=positive_float,
+        default=default(None),
+        metavar="SECONDS",
+        help="seconds for connect and each read or write of a request (default 30)",
+    )
+    group.add_argument(
+        "--debug",
+        action="store_true",
+        default=default(False),
+        help="print the traceback of an error, and debug logs",
+    )
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    return value
+
+
+# --- connecting ----------------------------------------------------------------------------
+
+
+@dataclass
+class Connection:
+    """What a command talks to: the provider settings, and the local server if one was started.
+
+    Attributes:
+        provider: ``"assemblyai"`` or ``"aiml"`` (``--local`` talks AssemblyAI's API).
+        api_key: The explicit key (``--api-key`` or ``SPEECHKIT_API_KEY``), else ``None``
+            (the SDK then reads the provider's environment variable).
+        base_url: The explicit base URL, or the local server's.
+        server_label: Identifies the service in a folder run's state file.
+        local: Whether the service is the embedded server started for this command (its jobs
+            end with the command).
+    """
+
+    provider: str
+    api_key: str | None
+    base_url: str | None
+    model: str | None
+    max_retries: int | None
+    http_timeout: float | None
+    server_label: str
+    local: bool
+    _transcriber: Transcriber | None = None
+
+    def transcriber(self) -> Transcriber:
+        """The batch client, created on first use and closed with the connection."""
+        if self._transcriber is None:
+            from speechkit.errors import ConfigurationError
+            from speechkit.transcriber import Transcriber
+
+            try:
+                self._transcriber = Transcriber(
+                    provider=self.provider,
+                    api_key=self.api_key,
+                    base_url=self.base_url,
+                    model=self.model,
+                    max_retries=self.max_retries,
+                    http_timeout=self.http_timeout,
+                )
+            except ConfigurationError as err:
+                if "API key" not in str(err):
+                    raise
+                own = "AIML_API_KEY" if self.provider == "aiml" else "ASSEMBLYAI_API_KEY"
+                raise CLIError(
+                    f"no API key: set {API_KEY_ENV} or {own}, or pass --api-key "
+                    "(--local runs offline without one)",
+                    AUTH,
+                ) from err
+        return self._transcriber
+
+    def close(self) -> None:
+        if self._transcriber is not None:
+            self._transcriber.close()
+
+
+def _start_local_server(engine: str) -> LocalServer:
+    try:
+        from speechkit.server.runner import LocalServer
+    except ImportError as err:
+        raise CLIError(
+            f'--local needs the local server: pip install "speechkit[server]" ({err})', AUTH
+        ) from err
+    server = LocalServer(engine=engine)
+    try:
+        server.start()
+    except Exception as err:
+        server.close()
+        raise CLIError(f"the local server did not start: {err}", AUTH) from err
+    return server
+
+
+@contextlib.contextmanager
+def connect(args: argparse.Namespace) -> Iterator[Connection]:
+    """Resolve the connection options; start the local server for ``--local`` until exit."""
+    provider = args.provider or ("local" if args.local else "assemblyai")
+    if args.local and provider not in ("local", "assemblyai"):
+        raise CLIError(f"--local runs AssemblyAI's API; it does not go with --provider {provider}")
+    local = provider == "local" or args.local
+    if local and args.base_url:
+        raise CLIError(
+            "--local starts its own server; to use a running one, pass --base-url without --local"
+        )
+    api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
+    server: LocalServer | None = None
+    if local:
+        server = _start_local_server("pocketsphinx" if args.local_engine == "offline" else "fixed")
+    try:
+        base_url = server.base_url if server is not None else args.base_url
+        connection = Connection(
+            provider="aiml" if provider == "aiml" else "assemblyai",
+            api_key=api_key or ("local" if server is not None else None),
+            base_url=base_url,
+            model=args.model,
+            max_retries=args.max_retries,
+            http_timeout=args.http_timeout,
+            server_label="local" if server is not None else f"{provider} {base_url or 'default'}",
+            local=server is not None,
+        )
+        try:
+            yield connection
+        finally:
+            connection.close()
+    finally:
+        if server is not None:
+            server.close()
+
+
+# --- transcription options -----------------------------------------------------------------
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    """Add the common TranscriptionConfig options, plus ``--config`` and ``--config-json``."""
+    group = parser.add_argument_group(
+        "transcription options",
+        "Common options of TranscriptionConfig; --config KEY=VALUE and --config-json set any "
+        "other (see docs/cli.md). Explicit options win over --config, which wins over "
+        "--config-json.",
+    )
+    group.add_argument("--language", metavar="CODE", help="language of the audio, e.g. en_us, de")
+    group.add_argument(
+        "--detect-language", action="store_true", default=None, help="detect the language"
+    )
+    group.add_argument(
+        "--speech-model",
+        action="append",
+        metavar="NAME",
+        help="speech model, in priority order (repeatable), e.g. universal-2",
+    )
+    group.add_argument("--speaker-labels", action="store_true", default=None, help="label speakers")
+    group.add_argument(
+        "--speakers-expected",
+        type=positive_int,
+        metavar="N",
+        help="exact number of speakers (implies --speaker-labels)",
+    )
+    group.add_argument(
+        "--punctuate",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="add punctuation (server default: on)",
+    )
+    group.add_argument(
+        "--format-text",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="format text: casing, numbers (server default: on)",
+    )
+    group.add_argument(
+        "--disfluencies", action="store_true", default=None, help='keep fillers such as "umm"'
+    )
+    group.add_argument(
+        "--filter-profanity", action="store_true", default=None, help="mask profanity"
+    )
+    group.add_argument(
+        "--multichannel", action="store_true", default=None, help="transcribe channels apart"
+    )
+    group.add_argument(
+        "--keyterm",
+        action="append",
+        metavar="TERM",
+        help="a word or phrase to favour (repeatable)",
+    )
+    group.add_argument("--prompt", metavar="TEXT", help="context for the model")
+    group.add_argument(
+        "--redact-pii",
+        metavar="POLICY[,POLICY...]",
+        help="redact these kinds of PII, e.g. person_name,phone_number",
+    )
+    group.add_argument("--webhook-url", metavar="URL", help="URL called when a job ends")
+    group.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any TranscriptionConfig option; VALUE is JSON when it parses as JSON, else a "
+        "string; commas split list values (repeatable)",
+    )
+    group.add_argument(
+        "--config-json",
+        metavar="JSON|@FILE",
+        help="TranscriptionConfig options as a JSON object, or @path to a JSON file",
+    )
+
+
+def _config_fields() -> dict[str, Any]:
+    from speechkit.config import TranscriptionConfig
+
+    return dict(TranscriptionConfig.model_fields)
+
+
+def _check_key(key: str, fields: dict[str, Any], source: str) -> None:
+    if key in fields:
+        return
+    close = difflib.get_close_matches(key, list(fields), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise CLIError(
+        f"{source}: unknown transcription option {key!r}{hint}; options speechkit does not "
+        'know go in extra_params, e.g. --config-json \'{"extra_params": {"%s": ...}}\'' % key
+    )
+
+
+def _is_list_field(field: Any) -> bool:
+    return "list[" in str(field.annotation)
+
+
+def _parse_value(text: str, field: Any) -> Any:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = text
+    if isinstance(value, str) and _is_list_field(field):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _config_json(text: str) -> dict[str, Any]:
+    source = "--config-json"
+    if text.startswith("@"):
+        path = Path(text[1:])
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as err:
+            raise CLIError(f"--config-json: cannot read {str(path)!r}: {err.strerror}") from err
+        source = f"--config-json {path}"
+    try:
+        data = json.loads(text)
+    except ValueError as err:
+        raise CLIError(f"{source}: not valid JSON ({err})") from err
+    if not isinstance(data, dict):
+        raise CLIError(f"{source}: expected a JSON object of options, got {type(data).__name__}")
+    return data
+
+
+def config_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The TranscriptionConfig fields the options ask for (unvalidated values, checked keys)."""
+    fields = _config_fields()
+    options: dict[str, Any] = {}
+    if args.config_json:
+        data = _config_json(args.config_json)
+        for key in data:
+            _check_key(key, fields, "--config-json")
+        options.update(data)
+    for item in args.config:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise CLIError(f"--config expects KEY=VALUE, got {item!r}")
+        _check_key(key, fields, "--config")
+        options[key] = _parse_value(value, fields[key])
+    explicit = {
+        "language_code": args.language,
+        "language_detection": args.detect_language,
+        "speech_models": args.speech_model,
+        "speaker_labels": args.speaker_labels,
+        "speakers_expected": args.speakers_expected,
+        "punctuate": args.punctuate,
+        "format_text": args.format_text,
+        "disfluencies": args.disfluencies,
+        "filter_profanity": args.filter_profanity,
+        "multichannel": args.multichannel,
+        "keyterms_prompt": args.keyterm,
+        "prompt": args.prompt,
+        "webhook_url": args.webhook_url,
+    }
+    if args.speakers_expected is not None and args.speaker_labels is None:
+        explicit["speaker_labels"] = True
+    if args.redact_pii:
+        explicit["redact_pii"] = True
+        explicit["redact_pii_policies"] = [p.strip() for p in args.redact_pii.split(",")]
+    options.update({key: value for key, value in explicit.items() if value is not None})
+    return options
+
+
+def build_config(args: argparse.Namespace) -> TranscriptionConfig | None:
+    """A validated TranscriptionConfig, or ``None`` when no option was given.
+
+    Raises:
+        InvalidInputError: A value is invalid (the message names the option).
+    """
+    options = config_options(args)
+    if not options:
+        return None
+    from speechkit.config import TranscriptionConfig
+
+    return TranscriptionConfig(**options)

@@ -1,0 +1,205 @@
+"""``speechkit transcribe DIR``: one output per file, resumable without duplicate jobs."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+
+from speechkit.server import LocalServer
+from tests.cli.conftest import (
+    TEXT,
+    connection_args,
+    run_cli,
+    run_on_terminal,
+    start_cli,
+    write_wav,
+)
+
+STATE = ".speechkit-run.json"
+
+
+def _state(out: Path) -> dict[str, dict[str, str]]:
+    files: dict[str, dict[str, str]] = json.loads((out / STATE).read_text())["files"]
+    return files
+
+
+def _wait_for(condition, timeout: float = 15) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_folder_writes_one_output_per_file_and_a_rerun_creates_nothing(
+    server: LocalServer, folder: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    before = server.jobs_created
+    result = run_cli([*connection_args(server), "transcribe", str(folder), "--out", str(out)])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert server.jobs_created - before == 4
+    for index in range(4):
+        assert (out / f"clip{index}.txt").read_text().lower().startswith(TEXT.split()[0])
+    assert not (out / "notes.txt").exists()
+    assert {entry["status"] for entry in _state(out).values()} == {"done"}
+    assert (
+        result.stderr == f"speechkit: 4 transcribed, 0 already done, 0 failed; outputs in {out}\n"
+    )
+
+    again = run_cli([*connection_args(server), "transcribe", str(folder), "--out", str(out)])
+    assert again.returncode == 0, again.stderr
+    assert "0 transcribed, 4 already done" in again.stderr
+    assert server.jobs_created - before == 4
+
+    # Another format reuses the finished jobs: new files, no new jobs.
+    srt = run_cli(
+        [*connection_args(server), "transcribe", str(folder), "-o", str(out), "-f", "srt"]
+    )
+    assert srt.returncode == 0, srt.stderr
+    assert all((out / f"clip{index}.srt").read_text().startswith("1\n") for index in range(4))
+    assert server.jobs_created - before == 4
+
+
+def test_outputs_go_beside_the_inputs_by_default(server: LocalServer, tmp_path: Path) -> None:
+    root = tmp_path / "in"
+    (root / "sub").mkdir(parents=True)
+    write_wav(root / "a.wav")
+    write_wav(root / "a.mp3")  # same stem: both keep their extension in the output name
+    write_wav(root / "sub" / "b.wav")
+    result = run_cli([*connection_args(server), "transcribe", str(root), "-r", "-f", "json"])
+    assert result.returncode == 0, result.stderr
+    assert json.loads((root / "a.wav.json").read_text())["status"] == "completed"
+    assert (root / "a.mp3.json").exists()
+    assert (root / "sub" / "b.json").exists()
+    assert (root / STATE).exists()
+
+
+def test_resume_after_kill_creates_no_duplicate_jobs(
+    slow_server: LocalServer, tmp_path: Path
+) -> None:
+    root = tmp_path / "in"
+    root.mkdir()
+    for index in range(5):
+        write_wav(root / f"f{index}.wav", tone=index)
+    out = tmp_path / "out"
+    args = [*connection_args(slow_server), "transcribe", str(root), "-o", str(out), "-j", "2"]
+    process = start_cli(args)
+    try:
+        _wait_for(lambda: slow_server.jobs_created >= 2)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == -signal.SIGKILL
+    created_before_kill = slow_server.jobs_created
+    assert created_before_kill < 5
+    assert not all((out / f"f{index}.txt").exists() for index in range(5))
+
+    result = run_cli(args)
+    assert result.returncode == 0, result.stderr
+    assert slow_server.jobs_created == 5  # every file exactly once, across both runs
+    for index in range(5):
+        assert (out / f"f{index}.txt").exists()
+
+
+def test_a_job_created_just_before_a_crash_is_found_not_created_again(
+    server: LocalServer, folder: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    args = [*connection_args(server), "transcribe", str(folder), "-o", str(out)]
+    assert run_cli(args).returncode == 0
+    created = server.jobs_created
+    # Rewind clip2 to the crash window: upload URL recorded, create sent, its id never recorded.
+    data = json.loads((out / STATE).read_text())
+    entry = data["files"]["clip2.wav"]
+    job_id = entry.pop("transcript_id")
+    entry["status"] = "creating"
+    (out / STATE).write_text(json.dumps(data))
+    (out / "clip2.txt").unlink()
+
+    result = run_cli(args)
+    assert result.returncode == 0, result.stderr
+    assert server.jobs_created == created  # found by its audio_url in the job list
+    assert _state(out)["clip2.wav"]["transcript_id"] == job_id
+    assert (out / "clip2.txt").exists()
+
+
+def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(
+    slow_server: LocalServer, tmp_path: Path
+) -> None:
+    root = tmp_path / "in"
+    root.mkdir()
+    for index in range(4):
+        write_wav(root / f"g{index}.wav", tone=index)
+    out = tmp_path / "out"
+    args = [*connection_args(slow_server), "transcribe", str(root), "-o", str(out), "-j", "2"]
+    process = start_cli(args)
+    try:
+        _wait_for(lambda: slow_server.jobs_created >= 2)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130
+    assert "interrupted" in stderr
+    assert "Run the same command again to resume" in stderr
+    assert stderr.strip().count("\n") == 0
+    recorded = [e for e in _state(out).values() if e.get("transcript_id")]
+    assert len(recorded) == slow_server.jobs_created  # every created job is in the state
+
+    result = run_cli(args)
+    assert result.returncode == 0, result.stderr
+    assert slow_server.jobs_created == 4
+
+
+def test_a_failed_file_gives_exit_code_1_and_the_others_finish(
+    server: LocalServer, folder: Path, tmp_path: Path
+) -> None:
+    (folder / "broken.wav").write_bytes(b"this is not audio at all")
+    out = tmp_path / "out"
+    result = run_cli([*connection_args(server), "transcribe", str(folder), "-o", str(out)])
+    assert result.returncode == 1
+    failures = [line for line in result.stderr.splitlines() if line.startswith("failed")]
+    assert len(failures) == 1
+    assert failures[0].startswith("failed   broken.wav: job ")
+    assert "4 transcribed, 0 already done, 1 failed" in result.stderr
+    assert _state(out)["broken.wav"]["status"] == "failed"
+    assert not (out / "broken.txt").exists()
+    assert len(list(out.glob("clip*.txt"))) == 4
+
+
+def test_changed_options_need_restart(server: LocalServer, folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    base = [*connection_args(server), "transcribe", str(folder), "-o", str(out)]
+    assert run_cli(base).returncode == 0
+    changed = run_cli([*base, "--language", "de"])
+    assert changed.returncode == 2
+    assert "other transcription options" in changed.stderr
+    assert "--restart" in changed.stderr
+    created = server.jobs_created
+    restarted = run_cli([*base, "--language", "de", "--restart", "--overwrite"])
+    assert restarted.returncode == 0, restarted.stderr
+    assert server.jobs_created == created + 4
+
+
+def test_terminal_shows_one_overall_bar(server: LocalServer, folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run = run_on_terminal([*connection_args(server), "transcribe", str(folder), "-o", str(out)])
+    assert run.returncode == 0, run.output
+    assert "\raudio  [####################] 4/4" in run.output
+    assert "done     clip0.wav -> " in run.output
+    assert "4 transcribed, 0 already done, 0 failed" in run.output
+
+
+def test_an_empty_folder_is_a_usage_error(server: LocalServer, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run_cli([*connection_args(server), "transcribe", str(empty)])
+    assert result.returncode == 2
+    assert result.stderr.startswith("speechkit: error: no audio files in ")
+    assert result.stderr.count("\n") == 1
