@@ -6,14 +6,14 @@ from __future__ import annotations
 import datetime as _dt
 import random as _random
 import time
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from speechkit._core import operations as ops
 from speechkit._core.audio_input import to_audio_source
 from speechkit._core.flow import Flow, FlowContext
 from speechkit._core.operations import PollSchedule
-from speechkit._core.progress import ProgressCallback, ProgressReporter
+from speechkit._core.progress import ProgressArg, ProgressReporter
 from speechkit._core.retry import RetryPolicy
 from speechkit._settings import settings
 from speechkit.errors import InvalidInputError
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = ["TranscriberBase", "transcript_id_of"]
 
+T = TypeVar("T")
+
 #: Jobs a group runs at once unless told otherwise.
 DEFAULT_GROUP_CONCURRENCY = 8
 
@@ -48,6 +50,14 @@ def transcript_id_of(transcript: Transcript | str) -> str:
             f"Expected a Transcript or a transcript id, got {type(transcript).__name__}."
         )
     return identifier
+
+
+def _closing(flow: Flow[T], close: Callable[[], None]) -> Flow[T]:
+    """Run ``flow``, then call ``close`` however it ends (result, error or cancellation)."""
+    try:
+        return (yield from flow)
+    finally:
+        close()
 
 
 def _positive(name: str, value: float | None) -> float | None:
@@ -116,21 +126,33 @@ class TranscriberBase:
     def _config(self, config: TranscriptionConfig | None) -> TranscriptionConfig | None:
         return config if config is not None else self.config
 
-    def _reporter(self, progress: ProgressCallback | None) -> ProgressReporter | None:
-        return None if progress is None else ProgressReporter(progress, self._ctx.monotonic)
+    def _tracked(
+        self, progress: ProgressArg, build: Callable[[ProgressReporter | None], Flow[T]]
+    ) -> Flow[T]:
+        """Build a flow with ``progress`` turned into a reporter; ``True`` means a display
+        chosen by :func:`speechkit.progress.auto`, closed when the call ends however it ends."""
+        if progress is None or progress is False:
+            return build(None)
+        if progress is True:
+            from speechkit.progress import auto
 
-    def _upload_flow(self, data: Any, progress: ProgressCallback | None = None) -> Flow[str]:
-        return ops.upload(self._ctx, self._provider, data, self._reporter(progress))
+            display = auto()
+            return _closing(build(ProgressReporter(display, self._ctx.monotonic)), display.close)
+        return build(ProgressReporter(progress, self._ctx.monotonic))
+
+    def _upload_flow(self, data: Any, progress: ProgressArg = None) -> Flow[str]:
+        return self._tracked(progress, lambda r: ops.upload(self._ctx, self._provider, data, r))
 
     def _submit_flow(
         self,
         audio: Any,
         config: TranscriptionConfig | None,
-        progress: ProgressCallback | None = None,
+        progress: ProgressArg = None,
     ) -> Flow[Transcript]:
         source = to_audio_source(audio)
-        return ops.submit(
-            self._ctx, self._provider, source, self._config(config), self._reporter(progress)
+        config = self._config(config)
+        return self._tracked(
+            progress, lambda r: ops.submit(self._ctx, self._provider, source, config, r)
         )
 
     def _transcribe_flow(
@@ -138,18 +160,16 @@ class TranscriberBase:
         audio: Any,
         config: TranscriptionConfig | None,
         poll_timeout: float | None,
-        progress: ProgressCallback | None = None,
+        progress: ProgressArg = None,
     ) -> Flow[Transcript]:
         _check_poll_timeout(poll_timeout)
         source = to_audio_source(audio)
-        return ops.transcribe(
-            self._ctx,
-            self._provider,
-            source,
-            self._config(config),
-            self._schedule,
-            poll_timeout,
-            self._reporter(progress),
+        config = self._config(config)
+        return self._tracked(
+            progress,
+            lambda r: ops.transcribe(
+                self._ctx, self._provider, source, config, self._schedule, poll_timeout, r
+            ),
         )
 
     def _get_flow(self, transcript: Transcript | str) -> Flow[Transcript]:
@@ -159,11 +179,9 @@ class TranscriberBase:
         self,
         transcript: Transcript | str,
         poll_timeout: float | None,
-        progress: ProgressCallback | None = None,
+        progress: ProgressArg = None,
     ) -> Flow[Transcript]:
-        reporter = self._reporter(progress)
-
-        def flow() -> Flow[Transcript]:
+        def flow(reporter: ProgressReporter | None) -> Flow[Transcript]:
             current = transcript
             if isinstance(current, str):
                 current = yield from self._get_flow(current)
@@ -174,7 +192,7 @@ class TranscriberBase:
 
         transcript_id_of(transcript)
         _check_poll_timeout(poll_timeout)
-        return flow()
+        return self._tracked(progress, flow)
 
     def _delete_flow(self, transcript: Transcript | str) -> Flow[Transcript]:
         return ops.delete(self._ctx, self._provider, transcript_id_of(transcript))

@@ -40,7 +40,7 @@ from speechkit.lemur import AsyncLemur, Lemur
 
 if TYPE_CHECKING:
     from speechkit._core.http import Response
-    from speechkit._core.progress import ProgressCallback
+    from speechkit._core.progress import ProgressArg
     from speechkit.config import TranscriptionConfig
     from speechkit.models import (
         ParagraphsResponse,
@@ -184,9 +184,7 @@ class Transcriber(TranscriberBase):
             return self._executor.submit(fn, *args, **kwargs)
 
     # -- create, then poll -------------------------------------------------------------------
-    def upload_file(
-        self, data: str | Path | bytes | Any, *, progress: ProgressCallback | None = None
-    ) -> str:
+    def upload_file(self, data: str | Path | bytes | Any, *, progress: ProgressArg = None) -> str:
         """Upload local audio (a path, bytes or a binary file object), streamed in chunks.
 
         Args:
@@ -204,7 +202,7 @@ class Transcriber(TranscriberBase):
         audio: Any,
         config: TranscriptionConfig | None = None,
         *,
-        progress: ProgressCallback | None = None,
+        progress: ProgressArg = None,
     ) -> Transcript:
         """Create a job (uploading local audio first) and return at once, without waiting.
 
@@ -225,7 +223,7 @@ class Transcriber(TranscriberBase):
         config: TranscriptionConfig | None = None,
         *,
         poll_timeout: float | None = None,
-        progress: ProgressCallback | None = None,
+        progress: ProgressArg = None,
     ) -> Transcript:
         """Transcribe audio: upload if local, create the job, poll until done.
 
@@ -234,8 +232,9 @@ class Transcriber(TranscriberBase):
             config: Options for this job; defaults to the transcriber's ``config``.
             poll_timeout: Seconds to wait for the job (``None``: no limit).
             progress: Called with a :class:`~speechkit.TranscriptionProgress` at each step:
-                upload chunks, job created, every poll, job ended. See
-                :mod:`speechkit.progress` for ready-made terminal and notebook displays.
+                upload chunks, job created, every poll, job ended. ``True`` shows a ready-made
+                display (a bar on a terminal, an updating output in Jupyter, nothing when
+                output is piped); see :mod:`speechkit.progress` for more.
 
         Returns:
             The completed transcript.
@@ -256,7 +255,7 @@ class Transcriber(TranscriberBase):
         transcript: Transcript | str,
         *,
         poll_timeout: float | None = None,
-        progress: ProgressCallback | None = None,
+        progress: ProgressArg = None,
     ) -> Transcript:
         """Poll a job until it completes or fails, and return its last state.
 
@@ -433,7 +432,7 @@ class Transcriber(TranscriberBase):
 
     # -- futures ---------------------------------------------------------------------------------
     def upload_file_async(
-        self, data: str | Path | bytes | Any, *, progress: ProgressCallback | None = None
+        self, data: str | Path | bytes | Any, *, progress: ProgressArg = None
     ) -> concurrent.futures.Future[str]:
         """:meth:`upload_file` on the transcriber's thread pool; returns a Future."""
         return self._submit_future(self.upload_file, data, progress=progress)
@@ -443,7 +442,7 @@ class Transcriber(TranscriberBase):
         audio: Any,
         config: TranscriptionConfig | None = None,
         *,
-        progress: ProgressCallback | None = None,
+        progress: ProgressArg = None,
     ) -> concurrent.futures.Future[Transcript]:
         """:meth:`submit` on the transcriber's thread pool; returns a Future."""
         return self._submit_future(self.submit, audio, config, progress=progress)
@@ -454,7 +453,7 @@ class Transcriber(TranscriberBase):
         config: TranscriptionConfig | None = None,
         *,
         poll_timeout: float | None = None,
-        progress: ProgressCallback | None = None,
+        progress: ProgressArg = None,
     ) -> concurrent.futures.Future[Transcript]:
         """:meth:`transcribe` on the transcriber's thread pool; returns a Future.
 
@@ -475,7 +474,7 @@ class Transcriber(TranscriberBase):
         transcript: Transcript | str,
         *,
         poll_timeout: float | None = None,
-        progress: ProgressCallback | None = None,
+        progress: ProgressArg = None,
     ) -> concurrent.futures.Future[Transcript]:
         """:meth:`wait_for_completion` on the transcriber's thread pool; returns a Future."""
         return self._submit_future(
@@ -584,7 +583,7 @@ class AsyncTranscriber(TranscriberBase):
         return self._shell.last_response
 
     async def upload_file(
-        self, data: str | Path | bytes | Any, *, progress: ProgressCallback | None = None
+        self, data: str | Path | bytes | Any, *, progress: ProgressArg = None
     ) -> str:
         """Upload local audio, streamed in chunks; see :meth:`Transcriber.upload_file`."""
         return await self._shell.run(self._upload_flow(data, progress))
@@ -594,7 +593,7 @@ class AsyncTranscriber(TranscriberBase):
         audio: Any,
         config: TranscriptionConfig | None = None,
         *,
-        progress: ProgressCallback | None = None,
+        progress: ProgressArg = None,
     ) -> Transcript:
         """Create a job without waiting; see :meth:`Transcriber.submit`."""
         return await self._shell.run(self._submit_flow(audio, config, progress))
@@ -605,7 +604,7 @@ class AsyncTranscriber(TranscriberBase):
         config: TranscriptionConfig | None = None,
         *,
         poll_timeout: float | None = None,
-        progress: ProgressCallback | None = None,
+        progress: ProgressArg = None,
     ) -> Transcript:
         """Upload if local, create, poll until done; see :meth:`Transcriber.transcribe`.
 
@@ -622,7 +621,7 @@ class AsyncTranscriber(TranscriberBase):
         transcript: Transcript | str,
         *,
         poll_timeout: float | None = None,
-        progress: ProgressCallback | None = None,
+        progress: ProgressArg = None,
     ) -> Transcript:
         """Poll a job until it completes or fails; see :meth:`Transcriber.wait_for_completion`."""
         return await self._shell.run(self._wait_flow(transcript, poll_timeout, progress))

@@ -196,3 +196,43 @@ def test_progress_against_the_local_server(style: str) -> None:
     assert {e.bytes_total for e in uploads} == {size}
     assert events[-1].status == "completed"
     assert events[-1].transcript_id == transcript.id
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_progress_true_draws_the_automatic_display_and_always_ends_its_line(
+    transcriber: Transcriber,
+    fake: FakeAssemblyAI,
+    monkeypatch: pytest.MonkeyPatch,
+    fail: bool,
+) -> None:
+    import speechkit.progress
+
+    terminal = FakeTerminal()
+    monkeypatch.setattr(
+        speechkit.progress, "auto", lambda: speechkit.progress.TerminalProgress(stream=terminal)
+    )
+    if fail:  # the wait dies mid-way: no "done" event, yet the display is closed
+        import httpx
+
+        fake.inject("GET", "/v2/transcript/", httpx.Response(400, json={"error": "bad id"}))
+        with pytest.raises(speechkit.BadRequestError):
+            transcriber.transcribe(AUDIO, progress=True)
+    else:
+        transcriber.transcribe(AUDIO, progress=True)
+    drawn = terminal.getvalue()
+    assert "\r" in drawn  # redrawn in place
+    assert drawn.endswith("\n")  # and the line is finished, even when the call failed
+    assert ("submitted" if fail else "completed") in drawn.rsplit("\r", 1)[-1]
+
+
+def test_progress_true_when_piped_writes_nothing(
+    transcriber: Transcriber, capsys: pytest.CaptureFixture[str]
+) -> None:
+    transcript = transcriber.transcribe(AUDIO, progress=True)
+    assert transcript.status == "completed"
+    assert capsys.readouterr() == ("", "")

@@ -13,7 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
-__all__ = ["ProgressCallback", "ProgressReporter", "ProgressStage", "TranscriptionProgress"]
+__all__ = [
+    "ProgressArg",
+    "ProgressCallback",
+    "ProgressReporter",
+    "ProgressStage",
+    "TranscriptionProgress",
+]
 
 logger = logging.getLogger("speechkit")
 
@@ -44,7 +50,11 @@ class TranscriptionProgress:
 
 
 ProgressCallback: TypeAlias = Callable[[TranscriptionProgress], None]
-"""What ``progress=`` accepts: a callable taking one :class:`TranscriptionProgress`."""
+"""A callable taking one :class:`TranscriptionProgress`."""
+
+ProgressArg: TypeAlias = ProgressCallback | bool | None
+"""What ``progress=`` accepts: a callback, ``True`` for :func:`speechkit.progress.auto`'s display
+(a bar on a terminal, an updating output in Jupyter, nothing when piped), or ``None``/``False``."""
 
 
 class ProgressReporter:
