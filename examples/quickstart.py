@@ -48,7 +48,9 @@ def main() -> None:
         )
         realtime.connect()
         realtime.stream_file(AUDIO)
-        realtime.close()
+        # Sent faster than real time, so recognition may still be running: wait up to 30 s for
+        # the last finals (close() returns as soon as the server has finished).
+        realtime.close(timeout=30)
         print("Realtime v3 stream:")
         for final in finals:
             print(f"  [{final.audio_start / 1000:6.2f} s] {final.text}")

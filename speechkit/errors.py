@@ -20,13 +20,13 @@ become status errors, and bad input is reported before anything is sent. The tre
     │       ├── RateLimitError        429
     │       ├── ServerError           5xx
     │       └── RedactedAudioExpiredError  400 from redacted-audio: expired or never made
-    ├── TranscriptionError            a job ended in ``status: error`` (carries the job id)
+    ├── TranscriptionError            a job ended in status: error (carries the job id)
     │   ├── TranscriptionTimeoutError waiting gave up; the job keeps running on the server
-    │   └── TranscriptionCancelledError  waiting was stopped by ``close()`` or cancellation
+    │   └── TranscriptionCancelledError  waiting was stopped by close() or cancellation
     ├── TranscriptionGroupError       some jobs of a group failed (all results attached)
     ├── RedactedAudioNotReadyError    redacted audio is still being made (HTTP 202)
-    └── RealtimeError                 a streaming session failed (close code, ``retryable``)
-        ├── RealtimeConnectionError   ``connect()`` could not open a session
+    └── RealtimeError                 a streaming session failed (close code, retryable)
+        ├── RealtimeConnectionError   connect() could not open a session
         ├── RealtimeAudioLostError    audio that could not be transcribed (never silent)
         └── RealtimeCallbackError     a user callback raised; the session carried on
 

@@ -14,24 +14,23 @@ How :class:`~speechkit.TranscriptionConfig` maps to a model's options (an option
 but has no equivalent for the model raises :class:`~speechkit.errors.InvalidInputError`
 naming it; unset options send nothing):
 
-======================  ======================================  =========================
-TranscriptionConfig     Deepgram-style (nova, #g1_*, whisper)    gpt-4o / mai
-======================  ======================================  =========================
-language_code           ``language``: ``en_us`` -> ``en-US``     gpt-4o: ``language``,
-                        (``en_uk`` -> ``en-GB``)                 ``en_us`` -> ``en``
-language_detection      ``detect_language``                      --
-speaker_labels          ``diarize`` (+ ``utterances`` if True)   --
-punctuate               ``punctuate``                            True accepted (always on)
-format_text             ``smart_format``                         True accepted (always on)
-disfluencies            ``filler_words``                         --
-filter_profanity        ``profanity_filter``                     --
-multichannel            ``multi_channel`` (nova-3:               --
-                        ``multichannel``)
-summarization           ``summarize="v2"`` if True               --
-keyterms_prompt         nova-3 only: ``keyterm``                 --
-prompt                  --                                       gpt-4o: ``prompt``
-temperature             --                                       ``temperature``
-======================  ======================================  =========================
+| TranscriptionConfig | Deepgram-style (nova, ``#g1_*``, whisper) | gpt-4o / mai |
+| --- | --- | --- |
+| ``language_code`` | ``language`` (``en_us`` -> ``en-US``) | gpt-4o: ``language`` (``en``) |
+| ``language_detection`` | ``detect_language`` | -- |
+| ``speaker_labels`` | ``diarize`` (+ ``utterances`` if True) | -- |
+| ``punctuate`` | ``punctuate`` | True accepted (always on) |
+| ``format_text`` | ``smart_format`` | True accepted (always on) |
+| ``disfluencies`` | ``filler_words`` | -- |
+| ``filter_profanity`` | ``profanity_filter`` | -- |
+| ``multichannel`` | ``multi_channel`` (nova-3: ``multichannel``) | -- |
+| ``summarization`` | ``summarize="v2"`` if True | -- |
+| ``keyterms_prompt`` | nova-3 only: ``keyterm`` | -- |
+| ``prompt`` | -- | gpt-4o: ``prompt`` |
+| ``temperature`` | -- | ``temperature`` |
+
+Language codes become BCP 47 tags for Deepgram-style models (``en_uk`` -> ``en-GB``) and bare
+languages for gpt-4o (``en_us`` -> ``en``).
 
 For ``aai/*`` models the AssemblyAI options are sent under their own names (the subset AIML's
 ``aai/*`` schemas list: language, punctuation, speakers, PII redaction, audio intelligence,

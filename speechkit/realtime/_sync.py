@@ -74,12 +74,24 @@ class RealtimeTranscriber(TranscriberBase):
         protocol: ``"v3"`` (Universal Streaming, ``/v3/ws``) or ``"v2"`` (``/v2/realtime/ws``).
         chunk_ms: Audio is sent in chunks of this many milliseconds (v3: 50-1000, v2: 100-2000).
         disable_partial_transcripts: No partials (v2: the server sends none; v3: not delivered).
-        word_boost, enable_extra_session_information, end_utterance_silence_threshold: v2 options
-            (the threshold is milliseconds, 0-20000).
-        speech_model, format_turns, end_of_turn_confidence_threshold, min_turn_silence,
-            max_turn_silence, vad_threshold, inactivity_timeout, keyterms_prompt,
-            language_detection, speaker_labels, max_speakers, prompt: v3 options (``None``: the
-            server's default).
+        word_boost: v2: words to favour.
+        enable_extra_session_information: v2: send ``SessionInformation`` before the session
+            ends (``on_extra_session_information``).
+        end_utterance_silence_threshold: v2: milliseconds of silence (0-20000) that end an
+            utterance.
+        speech_model: v3: the streaming model (``None``: the server's default, as for every v3
+            option below).
+        format_turns: v3: also deliver each finished turn punctuated and cased.
+        end_of_turn_confidence_threshold: v3: confidence (0-1) needed to end a turn.
+        min_turn_silence: v3: milliseconds of silence before a confident turn may end.
+        max_turn_silence: v3: milliseconds of silence that end a turn regardless.
+        vad_threshold: v3: voice activity threshold (0-1).
+        inactivity_timeout: v3: seconds without audio before the server ends the session.
+        keyterms_prompt: v3: words or phrases to favour.
+        language_detection: v3: detect the language (multilingual models).
+        speaker_labels: v3: label speakers.
+        max_speakers: v3: the most speakers to label.
+        prompt: v3: a prompt for Universal-3 Pro.
         extra_params: More query parameters, passed through as is.
         api_key: Sent in the ``Authorization`` header, never in the URL or a log line. Defaults to
             ``ASSEMBLYAI_API_KEY`` or ``speechkit.settings.api_key``.
@@ -91,8 +103,9 @@ class RealtimeTranscriber(TranscriberBase):
         connect_timeout: Seconds per attempt for the handshake and the session to begin.
         max_retries: Retries of a failed connect, and reconnect attempts after each drop (the
             count starts again once a session begins); 0 turns reconnecting off.
-        backoff_initial, backoff_max: Reconnect delay in seconds: doubles per failed attempt up
-            to the max, minus up to 25 % random jitter.
+        backoff_initial: The first reconnect delay, in seconds; it doubles per failed attempt,
+            minus up to 25 % random jitter.
+        backoff_max: The cap of the reconnect delay, in seconds.
         keepalive_interval: Seconds without sending before a keepalive is sent (``None``: off).
             v3 sends ``KeepAlive``; v2 has no such message, so 100 ms of silence (billed) is sent.
         terminate_timeout: Seconds :meth:`close` waits for the last transcripts.
