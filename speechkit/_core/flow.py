@@ -27,8 +27,10 @@ from speechkit._core.http import Request, Response, StreamBody
 from speechkit._core.retry import RetryPolicy, parse_retry_after
 from speechkit.errors import (
     APIStatusError,
+    ConnectError,
     RateLimitError,
     SpeechkitError,
+    TransportError,
     status_error_class,
 )
 
@@ -98,6 +100,8 @@ def send(ctx: FlowContext, request: Request) -> Flow[Response]:
                 random=ctx.random,
             )
             if delay is None:
+                if request.creates_job:
+                    _note_job_may_exist(err)
                 raise
             logger.info(
                 "Retrying %s in %.2f s (attempt %d of %d) after: %s",
@@ -110,6 +114,18 @@ def send(ctx: FlowContext, request: Request) -> Flow[Response]:
             yield Sleep(delay)
             continue
         return response
+
+
+def _note_job_may_exist(err: SpeechkitError) -> None:
+    """A job-creating request whose bytes may have reached the server is not safe to resend:
+    say so on the error (``retryable`` false, and what to do) rather than invite a duplicate."""
+    if isinstance(err, TransportError) and not isinstance(err, ConnectError):
+        err.retryable = False
+        err.message = (
+            f"{err.message}. The job may have been created before the connection failed, so "
+            "it was not sent again: look for it with list_transcripts() before resubmitting."
+        )
+        err.args = (err.message,)
 
 
 def server_message(body: Any) -> str | None:

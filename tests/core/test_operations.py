@@ -183,9 +183,22 @@ def test_closing_while_waiting_cancels_with_the_job_id() -> None:
 def test_create_is_not_resent_after_it_may_have_reached_the_server() -> None:
     driver = Driver(scripted(TransportError("connection reset after sending")))
     flow = ops.submit(driver.ctx(), PROVIDER, RemoteAudio("https://a"), None)
-    with pytest.raises(TransportError):
+    with pytest.raises(TransportError) as info:
         driver.run(flow)
     assert len(driver.sent) == 1
+    # The error says so, rather than inviting the caller to resend a possibly created job.
+    assert info.value.retryable is False
+    assert "may have been created" in str(info.value)
+    assert "list_transcripts()" in info.value.message
+
+
+def test_a_failed_get_stays_retryable_and_unannotated() -> None:
+    driver = Driver(scripted(*[TransportError("connection reset")] * 4))
+    with pytest.raises(TransportError) as info:
+        driver.run(ops.get(driver.ctx(), PROVIDER, "job-1"))
+    assert len(driver.sent) == 4  # the retries ran out
+    assert info.value.retryable is True
+    assert "may have been created" not in str(info.value)
 
 
 def test_create_is_resent_after_429_503_and_connect_errors() -> None:
