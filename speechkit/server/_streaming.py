@@ -16,6 +16,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDiscon
 from speechkit.engines.audio import StreamResampler
 from speechkit.engines.base import RecognizedWord
 from speechkit.server._text import capitalize_first, ensure_final_period
+from speechkit.server.stats import SendLog
 
 __all__ = [
     "AudioInput",
@@ -91,15 +92,21 @@ def format_words(words: Sequence[RecognizedWord]) -> list[RecognizedWord]:
 
 
 class WsChannel:
-    """A websocket wrapper whose send/close never raise once the peer is gone."""
+    """A websocket wrapper whose send/close never raise once the peer is gone.
 
-    def __init__(self, ws: WebSocket) -> None:
+    With a :class:`SendLog` (``ServerConfig.realtime_send_log``) every JSON message sent is
+    recorded in it."""
+
+    def __init__(self, ws: WebSocket, send_log: SendLog | None = None) -> None:
         self.ws = ws
         self.open = True
+        self.send_log = send_log
 
     async def send_json(self, data: dict[str, Any]) -> bool:
         if not self.open:
             return False
+        if self.send_log is not None:
+            self.send_log.record(data)
         try:
             await self.ws.send_json(data)
             return True

@@ -12,10 +12,11 @@ Departures from the real service are listed in :mod:`.assemblyai_rest`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, cast
 
 from speechkit._core import text as core_text
-from speechkit.server import _text
+from speechkit.server import _intelligence, _text
 from speechkit.server.jobs import Job, JobStatus
 
 __all__ = [
@@ -151,15 +152,26 @@ def validate_transcript_params(body: Any, *, allow_file_urls: bool = True) -> di
 # -- presentation ----------------------------------------------------------------------------
 
 
+def _speaker_count(params: dict[str, Any]) -> int:
+    """Speakers to label: ``speakers_expected``, else ``speaker_options.min_speakers_expected``,
+    else one (capped at 26: letters ``A`` to ``Z``)."""
+    options = params.get("speaker_options") or {}
+    count = params.get("speakers_expected") or options.get("min_speakers_expected") or 1
+    return min(max(int(count), 1), 26) if isinstance(count, int) else 1
+
+
 def present_words(job: Job) -> tuple[list[_text.Word], list[tuple[int, int]]]:
-    """The job's words as the REST API shows them, and the sentence spans (memoized)."""
+    """The job's words as the REST API shows them, and the sentence spans (memoized).
+
+    With ``speaker_labels`` the paragraphs take turns among the expected speakers (``A``, ``B``,
+    ...; one speaker, ``A``, unless ``speakers_expected`` says more): a stand-in for diarization.
+    """
     cached = job.cache.get("aai_words")
     if cached is not None:
         return cast(tuple[list[_text.Word], list[tuple[int, int]]], cached)
     p = job.params
-    speaker = "A" if p.get("speaker_labels") else None
     raw = [
-        _text.Word(w.text, w.start, w.end, round(w.confidence, 5), speaker)
+        _text.Word(w.text, w.start, w.end, round(w.confidence, 5), None)
         for w in (job.result.words if job.result else ())
     ]
     words, spans = _text.format_words(
@@ -169,6 +181,11 @@ def present_words(job: Job) -> tuple[list[_text.Word], list[tuple[int, int]]]:
         disfluencies=p.get("disfluencies", False),
     )
     words = _text.apply_custom_spelling(words, p.get("custom_spelling"))
+    if p.get("speaker_labels") and words:
+        speakers = _speaker_count(p)
+        for n, (begin, end) in enumerate(core_text.paragraph_spans(words, spans)):
+            label = chr(ord("A") + n % speakers)
+            words[begin:end] = [replace(w, speaker=label) for w in words[begin:end]]
     job.cache["aai_words"] = (words, spans)
     return words, spans
 
@@ -188,10 +205,6 @@ def segment_json(words: list[_text.Word], span: tuple[int, int]) -> dict[str, An
         "confidence": mean_confidence(part) or 0.0,
         "words": [w.to_json() for w in part],
     }
-
-
-def _unavailable(**extra: Any) -> dict[str, Any]:
-    return {"status": "unavailable", "results": [], **extra}
 
 
 def transcript_json(job: Job) -> dict[str, Any]:
@@ -278,22 +291,14 @@ def transcript_json(job: Job) -> dict[str, Any]:
     if done:
         if p.get("speaker_labels"):
             data["utterances"] = [
-                {**segment_json(words, span), "speaker": "A"}
+                {**segment_json(words, span), "speaker": words[span[0]].speaker}
                 for span in core_text.paragraph_spans(words, spans)
             ]
-        if p.get("auto_highlights"):
-            data["auto_highlights_result"] = _unavailable()
-        if p.get("content_safety"):
-            data["content_safety_labels"] = _unavailable(summary={}, severity_score_summary={})
-        if p.get("iab_categories"):
-            data["iab_categories_result"] = _unavailable(summary={})
-        for flag, key in (
-            ("auto_chapters", "chapters"),
-            ("sentiment_analysis", "sentiment_analysis_results"),
-            ("entity_detection", "entities"),
-        ):
-            if p.get(flag):
-                data[key] = []
+        intelligence = job.cache.get("aai_intelligence")
+        if intelligence is None:
+            intelligence = _intelligence.intelligence_json(p, words, spans)
+            job.cache["aai_intelligence"] = intelligence
+        data.update(intelligence)
     if job.deleted:
         data.update(
             audio_url=DELETED_URL,

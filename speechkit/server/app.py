@@ -14,10 +14,16 @@ never subject to faults or latency):
   counters are never reset).
 * ``GET /_speechkit/faults`` → the live fault settings; ``PUT`` (JSON, fields of
   :class:`~speechkit.server.faults.FaultConfig`) changes them; ``DELETE`` clears them.
+* ``DELETE /_speechkit/uploads`` → forgets every upload and deletes spooled files (``{"uploads":
+  0}``); ``GET`` → ``{"uploads": count, "bytes": total}``.
+* ``GET /_speechkit/realtime/{session_id}/sends`` → ``{"session_id", "sent_at": [Unix seconds],
+  "types": [...]}``: when the realtime session (v2 ``session_id``, v3 ``Begin`` ``id``) sent each
+  message, in order. Needs ``ServerConfig.realtime_send_log``; 404 otherwise or once forgotten.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -81,6 +87,25 @@ async def faults(request: Request) -> Response:
     return JSONResponse(state.faults.to_json())
 
 
+async def uploads(request: Request) -> Response:
+    state = get_state(request)
+    if request.method == "DELETE":
+        await asyncio.to_thread(state.uploads.clear)
+    return JSONResponse({"uploads": len(state.uploads), "bytes": state.uploads.total_bytes})
+
+
+async def realtime_sends(request: Request) -> Response:
+    state = get_state(request)
+    session_id = request.path_params["session_id"]
+    log = state.send_logs.get(session_id)
+    if log is None:
+        hint = (
+            "" if state.config.realtime_send_log else " (start the server with realtime_send_log)"
+        )
+        return JSONResponse({"error": f"no send log for session {session_id}{hint}"}, 404)
+    return JSONResponse({"session_id": session_id, **log.to_json()})
+
+
 async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     _, family = classify(request.method, request.url.path)
@@ -117,6 +142,8 @@ def create_app(config: ServerConfig) -> Starlette:
         Route("/_speechkit/health", health, methods=["GET"]),
         Route("/_speechkit/stats", stats, methods=["GET", "DELETE"]),
         Route("/_speechkit/faults", faults, methods=["GET", "PUT", "DELETE"]),
+        Route("/_speechkit/uploads", uploads, methods=["GET", "DELETE"]),
+        Route("/_speechkit/realtime/{session_id}/sends", realtime_sends, methods=["GET"]),
     ]
     app = Starlette(
         routes=routes,

@@ -3,7 +3,8 @@
 Implements (spec: ``openapi.json`` HEAD, notes in ``protocols.md`` §1):
 
 * ``POST /v2/upload``: raw body (``Content-Length`` or chunked), capped → ``{"upload_url"}``,
-  where ``upload_url`` is ``{base_url}/upload/{uuid}`` (``GET`` on it returns the bytes).
+  where ``upload_url`` is ``{base_url}/upload/{uuid}`` (``GET`` on it returns the bytes). The
+  body is streamed into the store: uploads over ``upload_spool_bytes`` go to a temporary file.
 * ``POST /v2/transcript``: validates like the service (``audio_url`` required, option types
   checked, unknown options ignored) → the Transcript, ``status: queued``; the job then runs in the
   background (``processing`` → ``completed`` / ``error``).
@@ -24,11 +25,13 @@ Departures from the real service:
 
 * Text formatting, sentences and paragraphs are rule-based (:mod:`speechkit.server._text`,
   :mod:`speechkit._core.text`);
-  ``speaker_labels`` puts every word on speaker ``"A"`` (no diarization) and ``utterances`` are the
-  paragraphs; ``multichannel`` audio is down-mixed; ``language_detection`` reports the engine's
-  language with confidence 1.0.
+  ``speaker_labels`` gives paragraphs to speakers in turn (``"A"`` only, unless
+  ``speakers_expected`` says more; no diarization) and ``utterances`` are the paragraphs;
+  ``multichannel`` audio is down-mixed; ``language_detection`` reports the engine's language with
+  confidence 1.0.
 * Audio intelligence (highlights, content safety, topics, sentiment, entities, chapters, summary)
-  is not run: requested results come back with ``status: "unavailable"`` or as empty lists.
+  is rule-based (:mod:`speechkit.server._intelligence`): every field has the service's shape, but
+  the labels come from keyword lists, not models.
   ``filter_profanity`` and ``speech_threshold`` are echoed but not applied.
 * "Redacted" audio is the processed audio unchanged (no PII detection), always served as WAV.
 * ``speech_models`` is not required (older SDKs do not send it).
@@ -49,7 +52,7 @@ from urllib.parse import urlencode
 
 import httpx
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from speechkit._core import text as core_text
@@ -99,22 +102,31 @@ async def upload(request: Request) -> Response:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > cap:
         return error(413, f"Upload too large: the limit is {cap} bytes.")
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > cap:
-            return error(413, f"Upload too large: the limit is {cap} bytes.")
-    if not body:
-        return error(400, "The upload is empty: send the file's bytes as the request body.")
+    # Streamed into the store: big uploads go to a temporary file, never whole into memory.
+    writer = state.uploads.writer()
     try:
-        upload_id = state.uploads.put(bytes(body))
+        async for chunk in request.stream():
+            await writer.write(chunk)
+        if not writer.size:
+            await writer.discard()
+            return error(400, "The upload is empty: send the file's bytes as the request body.")
+        upload_id = await writer.commit()
     except UploadTooLarge as exc:
-        return error(413, f"Upload rejected: {exc}.")
+        if exc.store_full:
+            return error(413, f"Upload rejected: {exc}.")
+        return error(413, f"Upload too large: the limit is {cap} bytes.")
+    finally:
+        await writer.discard()  # a no-op once committed; frees a disconnected client's upload
     return JSONResponse({"upload_url": f"{base_url(request)}{UPLOAD_PATH_PREFIX}{upload_id}"})
 
 
 async def download_upload(request: Request) -> Response:
-    data = get_state(request).uploads.get(request.path_params["upload_id"])
+    uploads = get_state(request).uploads
+    upload_id = request.path_params["upload_id"]
+    path = uploads.path(upload_id)
+    if path is not None:
+        return FileResponse(path, media_type="application/octet-stream")
+    data = uploads.get(upload_id)
     if data is None:
         return error(404, "Not found")
     return Response(data, media_type="application/octet-stream")
@@ -279,13 +291,14 @@ async def sentences(request: Request) -> Response:
     if isinstance(job, Response):
         return job
     words, spans = present_words(job)
-    speaker = "A" if job.params.get("speaker_labels") else None
     return JSONResponse(
         {
             "id": job.id,
             "confidence": mean_confidence(words) or 0.0,
             "audio_duration": round(job.audio_duration or 0),
-            "sentences": [{**segment_json(words, s), "speaker": speaker} for s in spans],
+            "sentences": [
+                {**segment_json(words, s), "speaker": words[s[0]].speaker} for s in spans
+            ],
         }
     )
 

@@ -225,7 +225,8 @@ async def _fail(channel: WsChannel, code: int, reason: str) -> None:
 
 async def realtime_ws(ws: WebSocket) -> None:
     state = get_state(ws)
-    channel = WsChannel(ws)
+    session_id = str(uuid.uuid4())
+    channel = WsChannel(ws, state.new_send_log(session_id))
     await ws.accept()
     denied = _authorize(ws, state)
     if denied is not None:
@@ -248,7 +249,7 @@ async def realtime_ws(ws: WebSocket) -> None:
         await channel.send_json(
             {
                 "message_type": "SessionBegins",
-                "session_id": str(uuid.uuid4()),
+                "session_id": session_id,
                 "expires_at": _iso(expires),
             }
         )

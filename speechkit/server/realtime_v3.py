@@ -307,7 +307,8 @@ _CONFIG_LIMITS: dict[str, tuple[float, float]] = {
 
 async def streaming_ws(ws: WebSocket) -> None:
     state = get_state(ws)
-    channel = WsChannel(ws)
+    session_id = str(uuid.uuid4())
+    channel = WsChannel(ws, state.new_send_log(session_id))
     await ws.accept()
     allowed, token_cap = _authorize(ws, state)
     if not allowed:
@@ -330,7 +331,7 @@ async def streaming_ws(ws: WebSocket) -> None:
     state.realtime_sessions += 1
     try:
         await channel.send_json(
-            {"type": "Begin", "id": str(uuid.uuid4()), "expires_at": int(time.time() + cap)}
+            {"type": "Begin", "id": session_id, "expires_at": int(time.time() + cap)}
         )
         terminated = False
         while channel.open:

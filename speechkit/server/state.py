@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -15,7 +16,7 @@ from speechkit.engines.base import Engine
 from speechkit.server.auth import TokenStore
 from speechkit.server.faults import FaultConfig
 from speechkit.server.jobs import Job, JobContext, JobStore, run_job
-from speechkit.server.stats import ServerStats
+from speechkit.server.stats import SendLog, ServerStats
 from speechkit.server.uploads import UploadStore
 
 __all__ = ["ServerConfig", "ServerState", "get_state"]
@@ -23,6 +24,7 @@ __all__ = ["ServerConfig", "ServerState", "get_state"]
 logger = logging.getLogger("speechkit.server")
 
 MiB = 1024 * 1024
+_SEND_LOGS_KEPT = 64
 
 
 @dataclass
@@ -35,7 +37,9 @@ class ServerConfig:
         faults: live fault-injection settings (see :mod:`speechkit.server.faults`).
         close_engine: call ``engine.aclose()`` when the app shuts down.
         max_upload_bytes: cap for one ``POST /v2/upload`` body (413 above it).
-        max_upload_store_bytes: cap for all uploads kept in memory (413 once full).
+        max_upload_store_bytes: cap for all uploads kept, in memory and spooled (413 once full).
+        upload_spool_bytes: uploads bigger than this are written to a temporary file instead of
+            being kept in memory.
         max_fetch_bytes: cap for audio fetched from an ``audio_url``.
         fetch_timeout: seconds allowed to fetch one remote ``audio_url``.
         allow_file_urls: accept ``file://`` audio URLs (a local-only extension).
@@ -46,6 +50,9 @@ class ServerConfig:
         realtime_idle_timeout: v2 closes with 4031 when no audio arrives for this long.
         realtime_token_max_expires_in: largest v2 ``expires_in`` accepted.
         webhook_timeout: seconds allowed for one webhook delivery.
+        realtime_send_log: record when (``time.time()``, Unix seconds) each realtime session sent
+            each message, for ``GET /_speechkit/realtime/{session_id}/sends`` (latency
+            measurements; the last 64 sessions are kept).
         warm_up: at startup, await the engine's optional ``start()`` (loads models up front, so
             the first job or stream does not wait); a failure there is logged, not fatal.
     """
@@ -56,6 +63,7 @@ class ServerConfig:
     close_engine: bool = False
     max_upload_bytes: int = 256 * MiB
     max_upload_store_bytes: int = 1024 * MiB
+    upload_spool_bytes: int = 16 * MiB
     max_fetch_bytes: int = 256 * MiB
     fetch_timeout: float = 30.0
     allow_file_urls: bool = True
@@ -66,6 +74,7 @@ class ServerConfig:
     realtime_idle_timeout: float = 60.0
     realtime_token_max_expires_in: int = 360_000
     webhook_timeout: float = 10.0
+    realtime_send_log: bool = False
     warm_up: bool = True
 
 
@@ -80,11 +89,13 @@ class ServerState:
         self.uploads = UploadStore(
             max_file_bytes=config.max_upload_bytes,
             max_total_bytes=config.max_upload_store_bytes,
+            spool_bytes=config.upload_spool_bytes,
         )
         self.tokens = TokenStore()
         self.stats = ServerStats()
         self.lemur: dict[str, dict[str, Any]] = {}
         self.realtime_sessions = 0
+        self.send_logs: OrderedDict[str, SendLog] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots: asyncio.Semaphore | None = None
         self.closed = False
@@ -125,6 +136,16 @@ class ServerState:
         except Exception:
             logger.exception("engine warm-up failed; the engine will start on first use")
 
+    def new_send_log(self, session_id: str) -> SendLog | None:
+        """A :class:`SendLog` for a new realtime session, if ``realtime_send_log`` is on."""
+        if not self.config.realtime_send_log:
+            return None
+        log = SendLog()
+        self.send_logs[session_id] = log
+        while len(self.send_logs) > _SEND_LOGS_KEPT:
+            self.send_logs.popitem(last=False)
+        return log
+
     @property
     def pending_tasks(self) -> int:
         return len(self._tasks)
@@ -139,6 +160,7 @@ class ServerState:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.to_thread(self.uploads.close)
         if self.config.close_engine:
             try:
                 await self.engine.aclose()

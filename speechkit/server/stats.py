@@ -1,5 +1,6 @@
 """What the local server received: request counts per endpoint, a bounded request log, and the
-faults it injected. Read from any thread (the test thread) while the server thread writes.
+faults it injected, and (:class:`SendLog`) when realtime sessions sent their messages. Read from
+any thread (the test thread) while the server thread writes.
 
 Job creation is counted by the job store (:mod:`speechkit.server.jobs`); together they let a test
 prove "zero duplicate jobs created" (``server.jobs_created == 1`` after a retried submit).
@@ -13,7 +14,7 @@ from collections import Counter, deque
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["RequestRecord", "ServerStats"]
+__all__ = ["RequestRecord", "SendLog", "ServerStats"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +92,19 @@ class ServerStats:
                 "faults_injected": dict(self._faults),
                 "log": [asdict(r) for r in log],
             }
+
+
+class SendLog:
+    """When a realtime session sent each JSON message: ``time.time()`` (Unix seconds, taken just
+    before the message is encoded and written) and the message's type, in send order."""
+
+    def __init__(self) -> None:
+        self.sent_at: list[float] = []
+        self.types: list[str] = []
+
+    def record(self, data: dict[str, Any]) -> None:
+        self.sent_at.append(time.time())
+        self.types.append(str(data.get("type") or data.get("message_type") or ""))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sent_at": self.sent_at, "types": self.types}

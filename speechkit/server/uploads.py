@@ -1,11 +1,13 @@
 """Where job audio comes from: the server's own uploads, ``file://`` paths and http(s) URLs.
 
-Uploads live in memory, with a cap per file and a cap on the whole store (oldest uploads are
-*not* evicted: a full store answers 413, so an ``upload_url`` never silently stops working).
-``upload_url`` is ``{base_url}/upload/{uuid}``, the local twin of
-``https://cdn.assemblyai.com/upload/<uuid>``; it can be fetched with a plain GET, and a job whose
-``audio_url`` has that path is served from memory without a network round trip, whatever host
-name the client used.
+Uploads up to ``spool_bytes`` live in memory; bigger ones are streamed to a file in a temporary
+directory the store owns (removed by :meth:`UploadStore.close`), so a 1 GiB upload never sits in
+the server's memory. There is a cap per file and a cap on the whole store (oldest uploads are
+*not* evicted: a full store answers 413, so an ``upload_url`` never silently stops working;
+``DELETE /_speechkit/uploads`` empties it). ``upload_url`` is ``{base_url}/upload/{uuid}``, the
+local twin of ``https://cdn.assemblyai.com/upload/<uuid>``; it can be fetched with a plain GET,
+and a job whose ``audio_url`` has that path is served from the store without a network round
+trip, whatever host name the client used.
 
 Remote fetches use httpx with a timeout and a size cap. ``file://`` URLs are a local-only
 extension (the real service cannot read your disk); they can be turned off.
@@ -14,16 +16,31 @@ extension (the real service cannot read your disk); they can be turned off.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import shutil
+import tempfile
 import threading
 import uuid
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 import httpx
 
-__all__ = ["UPLOAD_PATH_PREFIX", "AudioSourceError", "UploadStore", "UploadTooLarge", "load_audio"]
+__all__ = [
+    "UPLOAD_PATH_PREFIX",
+    "AudioSourceError",
+    "UploadStore",
+    "UploadTooLarge",
+    "UploadWriter",
+    "load_audio",
+]
 
 UPLOAD_PATH_PREFIX = "/upload/"
+
+#: Bytes gathered before one write to a spooled upload's file (one worker-thread hop each).
+_WRITE_BATCH = 4 * 1024 * 1024
 
 
 class AudioSourceError(Exception):
@@ -31,33 +48,90 @@ class AudioSourceError(Exception):
 
 
 class UploadTooLarge(Exception):
-    """An upload went over the per-file or whole-store cap."""
+    """An upload went over the per-file cap, or (``store_full``) the whole-store cap."""
+
+    def __init__(self, message: str, *, store_full: bool = False) -> None:
+        super().__init__(message)
+        self.store_full = store_full
 
 
 class UploadStore:
-    """In-memory uploads with size caps (thread-safe)."""
+    """Uploads by id: small ones in memory, big ones in temporary files (thread-safe).
 
-    def __init__(self, *, max_file_bytes: int, max_total_bytes: int) -> None:
+    Args:
+        max_file_bytes: Cap for one upload.
+        max_total_bytes: Cap for all uploads kept (memory and files).
+        spool_bytes: Uploads bigger than this are written to a file instead of kept in memory.
+    """
+
+    def __init__(
+        self, *, max_file_bytes: int, max_total_bytes: int, spool_bytes: int = 16 * 1024 * 1024
+    ) -> None:
         self.max_file_bytes = max_file_bytes
         self.max_total_bytes = max_total_bytes
+        self.spool_bytes = spool_bytes
         self._lock = threading.Lock()
-        self._files: dict[str, bytes] = {}
+        self._files: dict[str, bytes | Path] = {}
+        self._sizes: dict[str, int] = {}
         self._total = 0
+        self._reserved = 0  # bytes of uploads still being received
+        self._dir: Path | None = None
 
     def put(self, data: bytes) -> str:
+        """Keep ``data`` (in memory) and return its id.
+
+        Raises:
+            UploadTooLarge: Over the per-file cap, or the store is full.
+        """
         if len(data) > self.max_file_bytes:
             raise UploadTooLarge(f"upload exceeds {self.max_file_bytes} bytes")
         with self._lock:
-            if self._total + len(data) > self.max_total_bytes:
-                raise UploadTooLarge("the upload store is full")
+            self._check_room(len(data))
             upload_id = str(uuid.uuid4())
             self._files[upload_id] = data
+            self._sizes[upload_id] = len(data)
             self._total += len(data)
         return upload_id
 
+    def writer(self) -> UploadWriter:
+        """Start receiving an upload in pieces (see :class:`UploadWriter`)."""
+        return UploadWriter(self)
+
     def get(self, upload_id: str) -> bytes | None:
+        """The upload's bytes (read from its file if it was spooled), or None."""
         with self._lock:
-            return self._files.get(upload_id)
+            item = self._files.get(upload_id)
+        if isinstance(item, Path):
+            try:
+                return item.read_bytes()
+            except OSError:  # cleared meanwhile
+                return None
+        return item
+
+    def path(self, upload_id: str) -> Path | None:
+        """The file holding a spooled upload; None for in-memory or unknown uploads."""
+        with self._lock:
+            item = self._files.get(upload_id)
+        return item if isinstance(item, Path) else None
+
+    def clear(self) -> None:
+        """Forget every upload and delete the spooled files (uploads in progress carry on)."""
+        with self._lock:
+            files = [f for f in self._files.values() if isinstance(f, Path)]
+            self._files.clear()
+            self._sizes.clear()
+            self._total = 0
+        for file in files:
+            with contextlib.suppress(OSError):
+                file.unlink()
+
+    def close(self) -> None:
+        """:meth:`clear`, then remove the temporary directory. Idempotent."""
+        self.clear()
+        with self._lock:
+            directory, self._dir = self._dir, None
+        if directory is not None:
+            shutil.rmtree(directory, ignore_errors=True)
 
     def __len__(self) -> int:
         with self._lock:
@@ -67,6 +141,133 @@ class UploadStore:
     def total_bytes(self) -> int:
         with self._lock:
             return self._total
+
+    # -- for UploadWriter -------------------------------------------------------------------------
+
+    def _check_room(self, size: int) -> None:  # call with the lock held
+        if self._total + self._reserved + size > self.max_total_bytes:
+            raise UploadTooLarge("the upload store is full", store_full=True)
+
+    def _reserve(self, size: int) -> None:
+        with self._lock:
+            self._check_room(size)
+            self._reserved += size
+
+    def _release(self, size: int) -> None:
+        with self._lock:
+            self._reserved -= size
+
+    def _new_file(self) -> tuple[str, Path, BinaryIO]:
+        with self._lock:
+            if self._dir is None:
+                self._dir = Path(tempfile.mkdtemp(prefix="speechkit-uploads-"))
+            directory = self._dir
+        upload_id = str(uuid.uuid4())
+        path = directory / upload_id
+        return upload_id, path, open(path, "wb")  # closed by the writer
+
+    def _add(self, upload_id: str, item: bytes | Path, size: int) -> None:
+        with self._lock:
+            self._reserved -= size
+            self._files[upload_id] = item
+            self._sizes[upload_id] = size
+            self._total += size
+
+
+class UploadWriter:
+    """One upload received in pieces, on the event loop: ``await write(chunk)`` for each piece,
+    then ``await commit()`` for its id (or ``await discard()``).
+
+    The first ``spool_bytes`` are gathered in memory; past that everything goes to a temporary
+    file, written in batches from a worker thread while the next batch arrives, so a big upload
+    costs the server a few megabytes of memory and the loop never waits on the disk.
+    """
+
+    def __init__(self, store: UploadStore) -> None:
+        self._store = store
+        self._memory = bytearray()
+        self._size = 0
+        self._reserved = 0
+        self._file: BinaryIO | None = None
+        self._path: Path | None = None
+        self._upload_id = ""
+        self._writing: asyncio.Future[int] | None = None
+        self._done = False
+
+    @property
+    def size(self) -> int:
+        """Bytes received so far."""
+        return self._size
+
+    async def write(self, chunk: bytes) -> None:
+        """Take the next piece.
+
+        Raises:
+            UploadTooLarge: The upload went over the per-file cap or the store is full (the
+                writer is discarded).
+        """
+        if not chunk:
+            return
+        store = self._store
+        self._size += len(chunk)
+        try:
+            if self._size > store.max_file_bytes:
+                raise UploadTooLarge(f"upload exceeds {store.max_file_bytes} bytes")
+            # Room is taken as bytes arrive, so a full store answers 413 as soon as it is full.
+            store._reserve(len(chunk))
+            self._reserved += len(chunk)
+        except UploadTooLarge:
+            await self.discard()
+            raise
+        self._memory += chunk
+        if self._file is None and len(self._memory) > store.spool_bytes:
+            self._upload_id, self._path, self._file = store._new_file()
+        if self._file is not None and len(self._memory) >= _WRITE_BATCH:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if self._writing is not None:
+            await self._writing
+            self._writing = None
+        if self._memory and self._file is not None:
+            batch, self._memory = self._memory, bytearray()
+            # Not awaited here: the disk write overlaps receiving the next batch.
+            self._writing = asyncio.ensure_future(asyncio.to_thread(self._file.write, batch))
+
+    async def commit(self) -> str:
+        """Store the upload; returns its id."""
+        store = self._store
+        self._done = True
+        if self._file is None:
+            data = bytes(self._memory)
+            self._memory = bytearray()
+            upload_id = str(uuid.uuid4())
+            store._add(upload_id, data, len(data))
+        else:
+            await self._flush()
+            await self._flush()  # waits for the last batch
+            await asyncio.to_thread(self._file.close)
+            assert self._path is not None
+            upload_id = self._upload_id
+            store._add(upload_id, self._path, self._size)
+        store._release(self._reserved - self._size)
+        return upload_id
+
+    async def discard(self) -> None:
+        """Drop what was received (idempotent)."""
+        if self._done:
+            return
+        self._done = True
+        self._memory = bytearray()
+        if self._writing is not None:
+            with contextlib.suppress(OSError):
+                await self._writing
+        if self._file is not None:
+            self._file.close()
+            assert self._path is not None
+            with contextlib.suppress(OSError):
+                os.unlink(self._path)
+        self._store._release(self._reserved)
 
 
 def _download_error(url: str) -> AudioSourceError:
@@ -88,7 +289,13 @@ async def load_audio(
     """Return the bytes behind ``url`` or raise :class:`AudioSourceError`."""
     parts = urlsplit(url)
     if parts.path.startswith(UPLOAD_PATH_PREFIX):
-        data = uploads.get(parts.path[len(UPLOAD_PATH_PREFIX) :])
+        upload_id = parts.path[len(UPLOAD_PATH_PREFIX) :]
+        spooled = uploads.path(upload_id)
+        data = (
+            await asyncio.to_thread(uploads.get, upload_id)
+            if spooled is not None
+            else uploads.get(upload_id)
+        )
         if data is not None:
             return data
     if parts.scheme == "file":
