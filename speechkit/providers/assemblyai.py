@@ -10,7 +10,7 @@ from speechkit._core.audio_input import LocalAudio, RemoteAudio
 from speechkit._core.http import Body, Request, Response
 from speechkit._settings import ASSEMBLYAI_BASE_URL
 from speechkit.errors import InvalidInputError
-from speechkit.providers.base import JobState, Provider
+from speechkit.providers.base import JobState, Provider, parse_body
 
 if TYPE_CHECKING:
     from speechkit._core.audio_input import AudioSource
@@ -70,7 +70,7 @@ class AssemblyAIProvider(Provider):
     def parse_upload(self, response: Response) -> str:
         from speechkit.models import UploadedFile
 
-        return UploadedFile.from_json_data(response.json()).upload_url
+        return parse_body(UploadedFile, response, "upload answer").upload_url
 
     def build_create(self, audio: AudioSource, config: TranscriptionConfig | None) -> Request:
         if isinstance(audio, LocalAudio):
@@ -85,7 +85,7 @@ class AssemblyAIProvider(Provider):
     ) -> Transcript:
         from speechkit.models import Transcript
 
-        return Transcript.from_json_data(response.json())
+        return parse_body(Transcript, response, "transcript")
 
     def build_get(self, transcript_id: str) -> Request:
         return Request("GET", f"/v2/transcript/{_check_id(transcript_id)}")
@@ -110,7 +110,7 @@ class AssemblyAIProvider(Provider):
     def parse_list(self, response: Response) -> TranscriptList:
         from speechkit.models import TranscriptList
 
-        return TranscriptList.from_json_data(response.json())
+        return parse_body(TranscriptList, response, "transcript list")
 
     def build_subtitles(
         self, transcript_id: str, fmt: str, chars_per_caption: int | None
@@ -126,7 +126,7 @@ class AssemblyAIProvider(Provider):
     def parse_sentences(self, response: Response) -> SentencesResponse:
         from speechkit.models import SentencesResponse
 
-        return SentencesResponse.from_json_data(response.json())
+        return parse_body(SentencesResponse, response, "sentences answer")
 
     def build_paragraphs(self, transcript_id: str) -> Request | None:
         return Request("GET", f"/v2/transcript/{_check_id(transcript_id)}/paragraphs")
@@ -134,7 +134,7 @@ class AssemblyAIProvider(Provider):
     def parse_paragraphs(self, response: Response) -> ParagraphsResponse:
         from speechkit.models import ParagraphsResponse
 
-        return ParagraphsResponse.from_json_data(response.json())
+        return parse_body(ParagraphsResponse, response, "paragraphs answer")
 
     def build_word_search(self, transcript_id: str, words: Sequence[str]) -> Request | None:
         # The spec's ``style: form, explode: false``: one comma-joined value (protocols.md 1.2).
@@ -147,7 +147,7 @@ class AssemblyAIProvider(Provider):
     def parse_word_search(self, response: Response) -> WordSearchResponse:
         from speechkit.models import WordSearchResponse
 
-        return WordSearchResponse.from_json_data(response.json())
+        return parse_body(WordSearchResponse, response, "word search answer")
 
     def build_redacted_audio(self, transcript_id: str) -> Request:
         # 202: not ready yet; 400: expired (kept 24 h). Both are answers the caller reads.

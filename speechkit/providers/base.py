@@ -16,10 +16,10 @@ from __future__ import annotations
 import enum
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from speechkit._core.http import Body, Request, Response
-from speechkit.errors import APIStatusError, NotSupportedError
+from speechkit.errors import APIError, APIStatusError, NotSupportedError
 
 if TYPE_CHECKING:
     from speechkit._core.audio_input import AudioSource
@@ -31,8 +31,26 @@ if TYPE_CHECKING:
         TranscriptList,
         WordSearchResponse,
     )
+    from speechkit.models._base import SpeechkitModel
 
-__all__ = ["JobState", "Provider"]
+__all__ = ["JobState", "Provider", "parse_body"]
+
+
+M = TypeVar("M", bound="SpeechkitModel")
+
+
+def parse_body(model: type[M], response: Response, what: str) -> M:
+    """Validate a JSON response body as ``model``; a body that is not JSON, or not that shape,
+    becomes an :class:`~speechkit.errors.APIError` naming the request rather than a raw
+    ``ValueError`` from deep inside the parser."""
+    try:
+        return model.from_json_bytes(response.content)
+    except ValueError as err:
+        first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise APIError(
+            f"The API answered {response.status_code} with a body that is not a valid {what} "
+            f"({first_line}). Is the base URL right? [{response.url or 'unknown URL'}]"
+        ) from err
 
 
 class JobState(enum.Enum):
