@@ -263,7 +263,7 @@ class RealtimeTranscriber(TranscriberBase):
                 with self._lock:
                     step = session.next_step(time.monotonic())
                     events = session.events_received()
-                self._send_pending()
+                self._send_pending(wait=False)
                 self._dispatch(events)
                 if session.opened:
                     self._ready.set()
@@ -307,7 +307,7 @@ class RealtimeTranscriber(TranscriberBase):
                 return
             with self._lock:
                 session.receive(message, time.monotonic())
-            self._send_pending()
+            self._send_pending(wait=False)
         elif isinstance(step, Connect):
             self._connect(step)
         elif isinstance(step, Disconnect):
@@ -363,25 +363,35 @@ class RealtimeTranscriber(TranscriberBase):
                 self._ws = ws
                 session.connected(time.monotonic())
 
-    def _send_pending(self, timeout: float | None = None) -> None:
-        """Send what the session queued, in order (call without ``_lock`` held)."""
-        if not self._session.has_output:
-            return  # the reader's usual case: nothing to send, so never wait for a sender
-        if not self._send_lock.acquire(timeout=-1 if timeout is None else timeout):
-            return
-        try:
-            with self._lock:
-                messages = self._session.data_to_send()
-                ws = self._ws
-            if ws is None:
+    def _send_pending(self, timeout: float | None = None, *, wait: bool = True) -> None:
+        """Send what the session queued, in order (call without ``_lock`` held).
+
+        With ``wait=False`` (the reader thread) it sends only if no other thread is sending:
+        the reader must not sit behind a large audio send while transcripts wait for their
+        callbacks. Whoever holds the send lock checks the queue again after releasing it, so
+        messages queued meanwhile are never left behind.
+        """
+        while self._session.has_output:
+            if not wait:
+                acquired = self._send_lock.acquire(blocking=False)
+            else:
+                acquired = self._send_lock.acquire(timeout=-1 if timeout is None else timeout)
+            if not acquired:
                 return
-            for message in messages:
-                ws.send(message)
-        except (ConnectionClosed, OSError) as err:
-            # The reader sees the close and decides; unsent audio stays in the replay buffer.
-            logger.debug("Send failed (%s); the connection is closing.", err)
-        finally:
-            self._send_lock.release()
+            try:
+                with self._lock:
+                    messages = self._session.data_to_send()
+                    ws = self._ws
+                if ws is None:
+                    return
+                for message in messages:
+                    ws.send(message)
+            except (ConnectionClosed, OSError) as err:
+                # The reader sees the close and decides; unsent audio stays in the replay buffer.
+                logger.debug("Send failed (%s); the connection is closing.", err)
+                return
+            finally:
+                self._send_lock.release()
 
     def _dispatch(self, events: list[Any]) -> None:
         for event in events:

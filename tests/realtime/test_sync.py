@@ -421,3 +421,26 @@ def test_an_int16_array_is_streamed_as_one_block(
     with make(server, recorder) as transcriber:
         transcriber.stream(array.array("h", audio))  # type: ignore[arg-type]
     assert [w[0] for w in recorder.final_words()] == ["w0", "w1"]
+
+
+def test_the_reader_never_waits_behind_another_sender(
+    server: FakeRealtimeServer, recorder: Recorder
+) -> None:
+    """A stream() blocked on a slow network must not hold transcripts back from callbacks."""
+    audio, _ = word_audio(2)
+    transcriber = make(server, recorder)
+    transcriber.connect()
+    transcriber._send_lock.acquire()  # another thread is mid-send
+    try:
+        with transcriber._lock:
+            transcriber._session.send_audio(audio, time.monotonic())
+        started = time.monotonic()
+        transcriber._send_pending(wait=False)  # what the reader does after each message
+        assert time.monotonic() - started < 0.5
+        assert transcriber._session.has_output  # left for the thread holding the lock
+    finally:
+        transcriber._send_lock.release()
+    transcriber._send_pending()  # the sender's own check after releasing sends the rest
+    transcriber.close()
+    assert recorder.final_words() == expected_words(2)
+    assert recorder.of("on_error") == []
