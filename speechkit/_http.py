@@ -184,7 +184,7 @@ class _ShellBase:
         what = request.describe()
         if isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
             return ConnectError(
-                f"{what}: could not connect: {err or type(err).__name__}", request=request
+                f"{what}: could not connect: {str(err) or type(err).__name__}", request=request
             )
         if isinstance(err, httpx.TimeoutException):
             return RequestTimeoutError(
@@ -196,7 +196,7 @@ class _ShellBase:
             return InvalidInputError(f"{what}: invalid URL: {err}")
         if isinstance(err, httpx.HTTPError):
             return TransportError(
-                f"{what}: the connection failed: {err or type(err).__name__}", request=request
+                f"{what}: the connection failed: {str(err) or type(err).__name__}", request=request
             )
         if isinstance(err, OSError):
             return InvalidInputError(f"{what}: could not read the audio to send: {err}")

@@ -114,12 +114,55 @@ def test_wrong_key_against_a_keyed_server() -> None:
         assert server.jobs_created == 0
 
 
-def test_create_lost_after_processing_is_not_resent(fixed: LocalServer) -> None:
+def test_create_lost_after_processing_is_recovered_not_resent(fixed: LocalServer) -> None:
+    """The job was made but its answer lost: speechkit finds it by its unique upload URL."""
     fixed.faults.add_reset("transcript.create", times=1, after_processing=True)
-    with quick(fixed) as transcriber, pytest.raises(speechkit.TransportError):
+    with quick(fixed) as transcriber:
+        transcript = transcriber.submit(AUDIO / "sample.wav")
+    assert fixed.request_count("transcript.create") == 1  # never sent twice
+    assert fixed.jobs_created == 1
+    assert fixed.request_count("transcript.list") >= 1
+    assert transcript.id in fixed.job_ids()
+
+
+def test_create_lost_before_processing_is_sent_again_once(fixed: LocalServer) -> None:
+    """The connection died before the server made a job: the list shows none, so resend."""
+    fixed.faults.add_reset("transcript.create", times=1)
+    with quick(fixed) as transcriber:
+        transcript = transcriber.transcribe(AUDIO / "sample.wav")
+    assert transcript.status == "completed"
+    assert fixed.request_count("transcript.create") == 2
+    assert fixed.jobs_created == 1
+
+
+def test_a_reset_upload_is_sent_again(fixed: LocalServer) -> None:
+    fixed.faults.add_reset("upload", times=1)
+    with quick(fixed) as transcriber:
+        transcript = transcriber.transcribe(AUDIO / "sample.wav")
+    assert transcript.status == "completed"
+    assert fixed.request_count("upload") == 2
+    assert fixed.jobs_created == 1
+
+
+def test_lost_create_of_a_url_is_not_guessed_at(fixed: LocalServer) -> None:
+    """A caller's URL may have made other jobs: no search, no resend; the error says why."""
+    fixed.faults.add_reset("transcript.create", times=1, after_processing=True)
+    with quick(fixed) as transcriber, pytest.raises(speechkit.TransportError) as info:
+        transcriber.submit((AUDIO / "sample.wav").as_uri())
+    assert fixed.request_count("transcript.create") == 1
+    assert fixed.jobs_created == 1
+    assert info.value.retryable is False
+    assert "list_transcripts()" in str(info.value)
+
+
+def test_when_the_list_cannot_be_searched_the_create_error_is_raised(fixed: LocalServer) -> None:
+    fixed.faults.add_reset("transcript.create", times=1, after_processing=True)
+    fixed.faults.add_error("transcript.list", 403)
+    with quick(fixed) as transcriber, pytest.raises(speechkit.TransportError) as info:
         transcriber.submit(AUDIO / "sample.wav")
     assert fixed.request_count("transcript.create") == 1
-    assert fixed.jobs_created == 1  # the job exists; speechkit did not create a second one
+    assert fixed.jobs_created == 1
+    assert info.value.__cause__ is not None  # the transport failure underneath is kept
 
 
 def test_group_under_faults_has_no_failures_and_no_duplicate_jobs(fixed: LocalServer) -> None:

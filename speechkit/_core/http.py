@@ -104,6 +104,9 @@ class Request:
         headers: Extra headers (the provider's auth headers are added by the shell).
         creates_job: True for a request that starts billed work (create transcript, LeMUR).
             Such a request is never sent again once its bytes may have reached the server.
+        repeatable: True for a non-idempotent request that is still safe to send again (an
+            upload: a repeat stores the audio twice but starts no work), so it is retried like
+            a GET.
         expect: How to read a successful answer.
         ok_statuses: Statuses other than 2xx that are answers, not errors (redacted audio's 202).
         on_body_sent: Called by the shell with the number of ``body`` bytes handed to the
@@ -119,13 +122,17 @@ class Request:
     files: tuple[MultipartFile, ...] = ()
     headers: Mapping[str, str] = field(default_factory=dict)
     creates_job: bool = False
+    repeatable: bool = False
     expect: Literal["json", "text", "bytes"] = "json"
     ok_statuses: frozenset[int] = frozenset()
     on_body_sent: Callable[[int], None] | None = field(default=None, compare=False)
 
     @property
     def idempotent(self) -> bool:
-        """GET, HEAD, PUT, DELETE and OPTIONS may be repeated safely (RFC 9110, section 9.2.2)."""
+        """GET, HEAD, PUT, DELETE and OPTIONS may be repeated safely (RFC 9110, section 9.2.2),
+        and so may a request marked ``repeatable``."""
+        if self.repeatable and not self.creates_job:
+            return True
         return self.method.upper() in {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
 
     def describe(self) -> str:

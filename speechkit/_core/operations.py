@@ -22,12 +22,14 @@ from speechkit.errors import (
     APIStatusError,
     BadRequestError,
     ClientClosedError,
+    ConnectError,
     InvalidInputError,
     RedactedAudioExpiredError,
     RedactedAudioNotReadyError,
     TranscriptionCancelledError,
     TranscriptionError,
     TranscriptionTimeoutError,
+    TransportError,
 )
 from speechkit.providers.base import JobState, Provider
 
@@ -106,19 +108,87 @@ def submit(
     progress: ProgressReporter | None = None,
 ) -> Flow[Transcript]:
     """Create a job (uploading local audio first where the provider needs it); do not wait."""
+    uploaded_url: str | None = None
     if isinstance(audio, LocalAudio) and provider.uploads_local_audio:
-        url = yield from upload_body(ctx, provider, audio.body, progress)
-        audio = RemoteAudio(url)
+        uploaded_url = yield from upload_body(ctx, provider, audio.body, progress)
+        audio = RemoteAudio(uploaded_url)
     request = provider.build_create(audio, config)
     if isinstance(audio, LocalAudio):  # sent inside the create request (multipart)
         response = yield from _send_with_body(ctx, request, audio.body, progress)
+        transcript = provider.parse_transcript(response)
+    elif uploaded_url is not None:
+        transcript = yield from _create_for_upload(ctx, provider, request, uploaded_url)
     else:
         response = yield from send(ctx, request)
-    transcript = provider.parse_transcript(response)
+        transcript = provider.parse_transcript(response)
     logger.debug("Created %s job %s", provider.name, transcript.id)
     if progress is not None:
         progress.job("submitted", transcript)
     return transcript
+
+
+#: Times a create for freshly uploaded audio is recovered after an unknown outcome.
+MAX_CREATE_RECOVERIES = 2
+#: Newest jobs searched, page by page, for the one made from a given upload.
+RECOVERY_SEARCH_LIMIT = 500
+
+
+def _outcome_unknown(err: APIError) -> bool:
+    """Whether a failed create may or may not have made a job (its answer was lost)."""
+    if isinstance(err, TransportError):
+        return not isinstance(err, ConnectError)
+    return isinstance(err, APIStatusError) and err.status_code in {500, 502, 504}
+
+
+def _create_for_upload(
+    ctx: FlowContext, provider: Provider, request: Request, upload_url: str
+) -> Flow[Transcript]:
+    """Create the job for audio this call has just uploaded, never making two.
+
+    The upload URL is unique to this call, so when the create's answer is lost (a reset, a
+    timeout, a 500/502/504) the job list tells what happened: the job made from that URL is
+    taken over if it exists; if none does, nothing was made and the create is sent again.
+    """
+    for recovery in range(MAX_CREATE_RECOVERIES + 1):
+        try:
+            response = yield from send(ctx, request)
+        except APIError as err:
+            if recovery == MAX_CREATE_RECOVERIES or not _outcome_unknown(err):
+                raise
+            yield Sleep(ctx.retry.backoff(recovery + 1, ctx.random))
+            found: str | None = None
+            searched = False
+            try:
+                found = yield from _find_job_for(ctx, provider, upload_url)
+                searched = True
+            except APIError as list_err:
+                logger.warning("Could not search the job list after a lost create: %s", list_err)
+            if not searched:
+                raise err  # cannot tell whether a job exists; its message says what to check
+            if found is not None:
+                logger.info("Create's answer was lost; found its job %s", found)
+                return (yield from get(ctx, provider, found))
+            logger.info("Create's answer was lost and no job was made; sending it again")
+            continue
+        return provider.parse_transcript(response)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _find_job_for(ctx: FlowContext, provider: Provider, audio_url: str) -> Flow[str | None]:
+    """The id of the newest job made from ``audio_url``, searching the newest jobs."""
+    request = provider.build_list({"limit": 100})
+    seen = 0
+    while seen < RECOVERY_SEARCH_LIMIT:
+        page = provider.parse_list((yield from send(ctx, request)))
+        for item in page.transcripts:
+            if item.audio_url == audio_url:
+                return item.id
+        seen += len(page.transcripts)
+        older = page.page_details.prev_url if page.page_details else None
+        if not page.transcripts or not older:
+            return None
+        request = provider.build_list_page(older)
+    return None
 
 
 def _send_for_job(

@@ -60,11 +60,13 @@ class AssemblyAIProvider(Provider):
 
     # -- create, then poll -----------------------------------------------------------------
     def build_upload(self, body: Body) -> Request:
+        # Repeatable: a lost answer only means the audio may be stored twice; no job starts.
         return Request(
             "POST",
             "/v2/upload",
             body=body,
             headers={"Content-Type": "application/octet-stream"},
+            repeatable=True,
         )
 
     def parse_upload(self, response: Response) -> str:

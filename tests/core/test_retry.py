@@ -54,6 +54,20 @@ def test_job_creating_post_is_never_resent_once_it_may_have_arrived(
     assert (decide(GET, error) is not None) is get_retried
 
 
+UPLOAD = Request("POST", "/v2/upload", body=None, repeatable=True)
+
+
+@pytest.mark.parametrize(
+    "error", [TransportError("connection reset"), RequestTimeoutError("read"), status(502)]
+)
+def test_an_upload_is_repeatable_so_a_lost_answer_is_retried(error: SpeechkitError) -> None:
+    # A repeated upload stores the audio twice at worst; it never starts billed work.
+    assert decide(UPLOAD, error) is not None
+    # ...which a job-creating request can never claim, even if marked.
+    marked_create = Request("POST", "/v2/transcript", creates_job=True, repeatable=True)
+    assert decide(marked_create, error) is None
+
+
 def test_gives_up_after_max_retries() -> None:
     assert decide(GET, status(503), attempt=3) is not None
     assert decide(GET, status(503), attempt=4) is None
