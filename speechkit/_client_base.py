@@ -16,7 +16,7 @@ from speechkit._core.operations import PollSchedule
 from speechkit._core.progress import ProgressArg, ProgressReporter
 from speechkit._core.retry import RetryPolicy
 from speechkit._settings import settings
-from speechkit.errors import InvalidInputError
+from speechkit.errors import InvalidInputError, TranscriptionError
 from speechkit.providers import resolve_provider
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     )
     from speechkit.providers.base import Provider
 
-__all__ = ["TranscriberBase", "transcript_id_of"]
+__all__ = ["TranscriberBase", "check_poll_timeout", "transcript_id_of"]
 
 T = TypeVar("T")
 
@@ -66,7 +66,7 @@ def _positive(name: str, value: float | None) -> float | None:
     return value
 
 
-def _check_poll_timeout(poll_timeout: float | None) -> None:
+def check_poll_timeout(poll_timeout: float | None) -> None:
     if poll_timeout is not None and poll_timeout < 0:
         raise InvalidInputError(f"poll_timeout must be >= 0 seconds or None, got {poll_timeout}.")
 
@@ -162,7 +162,7 @@ class TranscriberBase:
         poll_timeout: float | None,
         progress: ProgressArg = None,
     ) -> Flow[Transcript]:
-        _check_poll_timeout(poll_timeout)
+        check_poll_timeout(poll_timeout)
         source = to_audio_source(audio)
         config = self._config(config)
         return self._tracked(
@@ -171,6 +171,15 @@ class TranscriberBase:
                 self._ctx, self._provider, source, config, self._schedule, poll_timeout, r
             ),
         )
+
+    def _finished(self, result: Transcript | BaseException) -> Transcript | BaseException:
+        """A waited-for job as a group outcome: a failed job becomes its TranscriptionError."""
+        if isinstance(result, BaseException):
+            return result
+        try:
+            return ops.raise_for_failed(self._provider, result)
+        except TranscriptionError as err:
+            return err
 
     def _get_flow(self, transcript: Transcript | str) -> Flow[Transcript]:
         return ops.get(self._ctx, self._provider, transcript_id_of(transcript))
@@ -191,7 +200,7 @@ class TranscriberBase:
             return done
 
         transcript_id_of(transcript)
-        _check_poll_timeout(poll_timeout)
+        check_poll_timeout(poll_timeout)
         return self._tracked(progress, flow)
 
     def _delete_flow(self, transcript: Transcript | str) -> Flow[Transcript]:

@@ -9,13 +9,16 @@ httpx exception reaches users.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import heapq
+import itertools
 import logging
 import os
 import platform
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 from urllib.parse import urlsplit
@@ -319,6 +322,74 @@ class SyncShell(_ShellBase):
             return stop.value  # type: ignore[no-any-return]
         finally:
             flow.close()
+
+    def run_many(
+        self, flows: Sequence[Flow[T]], *, max_workers: int, thread_name_prefix: str
+    ) -> list[T | BaseException]:
+        """Drive many flows at once from the calling thread; results (or errors) in order.
+
+        Sleeping flows cost nothing: one loop keeps their wake-up times, and requests go to a
+        pool of ``max_workers`` threads. So a group can wait on thousands of jobs with a few
+        threads, each flow behaving exactly as under :meth:`run`.
+        """
+        results: list[T | BaseException] = [RuntimeError("the flow did not finish")] * len(flows)
+        sleepers: list[tuple[float, int, int]] = []  # (wake-up time, sequence, flow index)
+        sending: dict[concurrent.futures.Future[Response], int] = {}
+        sequence = itertools.count()
+
+        with concurrent.futures.ThreadPoolExecutor(
+            max_workers=max(1, max_workers), thread_name_prefix=thread_name_prefix
+        ) as pool:
+
+            def advance(index: int, value: Response | None, error: BaseException | None) -> None:
+                flow = flows[index]
+                try:
+                    op = flow.throw(error) if error is not None else flow.send(value)
+                except StopIteration as stop:
+                    results[index] = stop.value
+                    return
+                except Exception as err:
+                    results[index] = err
+                    return
+                if isinstance(op, Sleep):
+                    wake = time.monotonic() + max(0.0, op.seconds)
+                    heapq.heappush(sleepers, (wake, next(sequence), index))
+                else:
+                    sending[pool.submit(self._send, op)] = index
+
+            for index in range(len(flows)):
+                advance(index, None, None)  # send(None) starts a generator
+            try:
+                while sleepers or sending:
+                    if self._closed.is_set():
+                        woken, sleepers[:] = list(sleepers), []
+                        for _, _, index in woken:
+                            advance(index, None, ClientClosedError("The Transcriber was closed."))
+                    now = time.monotonic()
+                    while sleepers and sleepers[0][0] <= now:
+                        advance(heapq.heappop(sleepers)[2], None, None)
+                    timeout = max(0.0, sleepers[0][0] - now) if sleepers else None
+                    if not sending:
+                        if timeout is not None:
+                            self._closed.wait(timeout)
+                        continue
+                    done, _ = concurrent.futures.wait(
+                        sending, timeout=timeout, return_when=concurrent.futures.FIRST_COMPLETED
+                    )
+                    for future in done:
+                        index = sending.pop(future)
+                        try:
+                            response = future.result()
+                        except SpeechkitError as err:
+                            advance(index, None, err)
+                        except Exception as err:  # a bug in a send: fail that flow only
+                            results[index] = err
+                        else:
+                            advance(index, response, None)
+            finally:
+                for flow in flows:
+                    flow.close()
+        return results
 
     def _sleep(self, seconds: float) -> None:
         if self._closed.wait(max(0.0, seconds)):

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import httpx
 
-from speechkit._client_base import TranscriberBase
+from speechkit._client_base import TranscriberBase, check_poll_timeout
 from speechkit._http import AsyncShell, SyncShell
 from speechkit.errors import ClientClosedError, InvalidInputError, TranscriptionGroupError
 from speechkit.group import GroupFailure, TranscriptGroup
@@ -270,14 +270,9 @@ class Transcriber(TranscriberBase):
         return self._shell.run(self._delete_flow(transcript_id))
 
     # -- groups --------------------------------------------------------------------------------
-    def _run_group(
-        self,
-        work: Callable[[Any], Transcript],
-        audios: Sequence[Any],
-        max_concurrency: int | None,
-        return_failures: bool,
-    ) -> TranscriptGroup:
-        items, limit = self._group_inputs(audios, max_concurrency)
+    def _run_each(
+        self, work: Callable[[Any], Transcript], items: Sequence[Any], limit: int
+    ) -> list[Transcript | BaseException]:
         outcomes: list[Transcript | BaseException] = []
         # A pool of its own, so a group started from a futures-pool thread cannot starve it.
         with concurrent.futures.ThreadPoolExecutor(
@@ -290,7 +285,7 @@ class Transcriber(TranscriberBase):
                     outcomes.append(future.result())
                 except Exception as err:
                     outcomes.append(err)
-        return _group_result(items, outcomes, return_failures)
+        return outcomes
 
     def transcribe_group(
         self,
@@ -301,7 +296,18 @@ class Transcriber(TranscriberBase):
         max_concurrency: int | None = None,
         return_failures: bool = False,
     ) -> TranscriptGroup:
-        """Transcribe many inputs, at most ``max_concurrency`` (default 8) at a time.
+        """Transcribe many inputs: at most ``max_concurrency`` (default 8) uploads and creates
+        at a time, then every job waited on at once.
+
+        Waiting holds no slot and no thread per job: one loop polls every job on its own
+        schedule, sending the polls from ``max_concurrency`` threads.
+
+        Args:
+            audios: URLs, paths, bytes or binary file objects.
+            config: Options for every job; defaults to the transcriber's ``config``.
+            poll_timeout: Seconds each job is waited for once every job is created.
+            max_concurrency: Uploads and creates (and polls) in flight at once.
+            return_failures: Return failures in the group instead of raising.
 
         Returns:
             A :class:`~speechkit.TranscriptGroup` in input order.
@@ -310,12 +316,20 @@ class Transcriber(TranscriberBase):
             TranscriptionGroupError: Some inputs failed and ``return_failures`` is False; its
                 ``.group`` still holds every result, so nothing is lost.
         """
-        return self._run_group(
-            lambda audio: self.transcribe(audio, config, poll_timeout=poll_timeout),
-            audios,
-            max_concurrency,
-            return_failures,
+        items, limit = self._group_inputs(audios, max_concurrency)
+        self._wait_flow("-", poll_timeout).close()  # validate poll_timeout before any upload
+        outcomes = self._run_each(lambda audio: self.submit(audio, config), items, limit)
+        created = [
+            i for i, outcome in enumerate(outcomes) if not isinstance(outcome, BaseException)
+        ]
+        waited = self._shell.run_many(
+            [self._wait_flow(outcomes[i], poll_timeout) for i in created],  # type: ignore[arg-type]
+            max_workers=limit,
+            thread_name_prefix=f"{self._thread_prefix}-poll",
         )
+        for i, result in zip(created, waited, strict=True):  # dicts keep insertion order
+            outcomes[i] = self._finished(result)
+        return _group_result(items, outcomes, return_failures)
 
     def submit_group(
         self,
@@ -326,9 +340,9 @@ class Transcriber(TranscriberBase):
         return_failures: bool = False,
     ) -> TranscriptGroup:
         """Create a job for each input (uploading local audio) without waiting; input order."""
-        return self._run_group(
-            lambda audio: self.submit(audio, config), audios, max_concurrency, return_failures
-        )
+        items, limit = self._group_inputs(audios, max_concurrency)
+        outcomes = self._run_each(lambda audio: self.submit(audio, config), items, limit)
+        return _group_result(items, outcomes, return_failures)
 
     # -- listing -------------------------------------------------------------------------------
     def list_transcripts(
@@ -630,28 +644,6 @@ class AsyncTranscriber(TranscriberBase):
         """Delete a transcript's data on the server."""
         return await self._shell.run(self._delete_flow(transcript_id))
 
-    async def _run_group(
-        self,
-        work: Callable[[Any], Any],
-        audios: Sequence[Any],
-        max_concurrency: int | None,
-        return_failures: bool,
-    ) -> TranscriptGroup:
-        items, limit = self._group_inputs(audios, max_concurrency)
-        semaphore = asyncio.Semaphore(limit)
-
-        async def one(audio: Any) -> Transcript | BaseException:
-            async with semaphore:
-                try:
-                    result: Transcript = await work(audio)
-                    return result
-                except Exception as err:
-                    return err
-
-        # No thread per job: every job is a task on this loop, bounded by the semaphore.
-        outcomes = await asyncio.gather(*(one(item) for item in items))
-        return _group_result(items, outcomes, return_failures)
-
     async def transcribe_group(
         self,
         audios: Sequence[Any],
@@ -661,13 +653,26 @@ class AsyncTranscriber(TranscriberBase):
         max_concurrency: int | None = None,
         return_failures: bool = False,
     ) -> TranscriptGroup:
-        """Transcribe many inputs concurrently; see :meth:`Transcriber.transcribe_group`."""
-        return await self._run_group(
-            lambda audio: self.transcribe(audio, config, poll_timeout=poll_timeout),
-            audios,
-            max_concurrency,
-            return_failures,
-        )
+        """Transcribe many inputs; see :meth:`Transcriber.transcribe_group`.
+
+        Every job is a task on this loop (no thread per job); ``max_concurrency`` bounds the
+        uploads and creates in flight, and waiting holds no slot.
+        """
+        items, limit = self._group_inputs(audios, max_concurrency)
+        check_poll_timeout(poll_timeout)  # before any upload
+        semaphore = asyncio.Semaphore(limit)
+
+        async def one(audio: Any) -> Transcript | BaseException:
+            try:
+                async with semaphore:
+                    transcript = await self.submit(audio, config)
+                done = await self.wait_for_completion(transcript, poll_timeout=poll_timeout)
+                return self._finished(done)
+            except Exception as err:
+                return err
+
+        outcomes = await asyncio.gather(*(one(item) for item in items))
+        return _group_result(items, outcomes, return_failures)
 
     async def submit_group(
         self,
@@ -678,9 +683,18 @@ class AsyncTranscriber(TranscriberBase):
         return_failures: bool = False,
     ) -> TranscriptGroup:
         """Create a job for each input without waiting; see :meth:`Transcriber.submit_group`."""
-        return await self._run_group(
-            lambda audio: self.submit(audio, config), audios, max_concurrency, return_failures
-        )
+        items, limit = self._group_inputs(audios, max_concurrency)
+        semaphore = asyncio.Semaphore(limit)
+
+        async def one(audio: Any) -> Transcript | BaseException:
+            try:
+                async with semaphore:
+                    return await self.submit(audio, config)
+            except Exception as err:
+                return err
+
+        outcomes = await asyncio.gather(*(one(item) for item in items))
+        return _group_result(items, outcomes, return_failures)
 
     async def list_transcripts(
         self,

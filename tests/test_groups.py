@@ -108,3 +108,100 @@ def test_group_input_errors(transcriber: Transcriber, fake: FakeAssemblyAI) -> N
     with pytest.raises(InvalidInputError, match="no such file"):
         transcriber.transcribe_group([URLS[0], "/nope/missing.wav"])
     assert fake.requests == []  # every input is checked before any job starts
+
+
+class InFlight:
+    """Counts, from the fake's side, jobs created and not yet seen completed, and threads."""
+
+    def __init__(self, fake: FakeAssemblyAI) -> None:
+        self.fake = fake
+        self.created = 0
+        self.completed: set[str] = set()
+        self.peak_jobs = 0
+        self.peak_threads = 0
+        self.http_active = 0
+        self.peak_http = 0
+        self.lock = threading.Lock()
+        original = fake.handle
+
+        def handle(request: httpx.Request) -> httpx.Response:
+            with self.lock:
+                self.http_active += 1
+                self.peak_http = max(self.peak_http, self.http_active)
+                self.peak_threads = max(self.peak_threads, threading.active_count())
+            try:
+                response = original(request)
+            finally:
+                with self.lock:
+                    self.http_active -= 1
+            with self.lock:
+                if request.method == "POST" and request.url.path == "/v2/transcript":
+                    self.created += 1
+                elif request.method == "GET" and response.json().get("status") == "completed":
+                    self.completed.add(request.url.path)
+                self.peak_jobs = max(self.peak_jobs, self.created - len(self.completed))
+            return response
+
+        fake.handle = handle  # type: ignore[method-assign]
+
+
+MANY = [f"https://example.org/{i}.mp3" for i in range(12)]
+
+
+def test_sync_group_waits_on_every_job_at_once_with_bounded_requests_and_threads(
+    transcriber: Transcriber, fake: FakeAssemblyAI
+) -> None:
+    fake.polls_until_done = 5
+    seen = InFlight(fake)
+    baseline = threading.active_count()
+    group = transcriber.transcribe_group(MANY, max_concurrency=2)
+    assert group.ok
+    assert [t.audio_url for t in group.transcripts] == MANY
+    # waiting holds no slot: every job was running at once...
+    assert seen.peak_jobs == len(MANY)
+    # ...while requests in flight stayed within the limit, and no thread was made per job
+    assert seen.peak_http <= 2
+    assert seen.peak_threads <= baseline + 2
+    assert fake.count("POST", "/v2/transcript") == len(MANY)
+
+
+async def test_async_group_waits_on_every_job_at_once(
+    atranscriber: AsyncTranscriber, fake: FakeAssemblyAI
+) -> None:
+    fake.polls_until_done = 5
+    seen = InFlight(fake)
+    group = await atranscriber.transcribe_group(MANY, max_concurrency=2)
+    assert group.ok
+    assert [t.audio_url for t in group.transcripts] == MANY
+    assert seen.peak_jobs > 2  # more jobs running than create slots
+    assert fake.count("POST", "/v2/transcript") == len(MANY)
+
+
+def test_closing_during_a_group_wait_cancels_every_wait(fake: FakeAssemblyAI) -> None:
+    from speechkit.errors import TranscriptionCancelledError
+    from tests.fakes import API_KEY, BASE_URL
+
+    fake.polls_until_done = 10_000  # never completes
+    client = httpx.Client(transport=fake.transport())
+    transcriber = Transcriber(
+        api_key=API_KEY, base_url=BASE_URL, http_client=client, polling_interval=0.01
+    )
+    future = transcriber.transcribe_group_async(MANY[:4], return_failures=True)
+    assert wait_until(lambda: fake.count("GET", "/v2/transcript/tr-1") >= 2)
+    transcriber.close()
+    group = future.result(timeout=5)
+    assert len(group.failures) == 4
+    assert all(isinstance(f.error, TranscriptionCancelledError) for f in group.failures)
+    assert all(f.error.transcript_id for f in group.failures)  # type: ignore[attr-defined]
+    client.close()
+
+
+def wait_until(condition: object, timeout: float = 5.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return True
+        time.sleep(0.01)
+    return False
