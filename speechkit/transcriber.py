@@ -81,6 +81,11 @@ def _group_result(
     return group
 
 
+#: Most threads a blocking group sends its polls from (or ``max_concurrency`` if larger): enough
+#: to keep hundreds of jobs polled on a slow network; more would only contend for the GIL.
+MAX_POLL_THREADS = 16
+
+
 class Transcriber(TranscriberBase):
     """Blocking transcription client, with ``concurrent.futures`` forms of the long calls.
 
@@ -300,7 +305,8 @@ class Transcriber(TranscriberBase):
         at a time, then every job waited on at once.
 
         Waiting holds no slot and no thread per job: one loop polls every job on its own
-        schedule, sending the polls from ``max_concurrency`` threads.
+        schedule, sending the polls from a few threads (up to 16, or ``max_concurrency`` if
+        larger).
 
         Args:
             audios: URLs, paths, bytes or binary file objects.
@@ -324,7 +330,7 @@ class Transcriber(TranscriberBase):
         ]
         waited = self._shell.run_many(
             [self._wait_flow(outcomes[i], poll_timeout) for i in created],  # type: ignore[arg-type]
-            max_workers=limit,
+            max_workers=max(limit, min(len(created), MAX_POLL_THREADS)),
             thread_name_prefix=f"{self._thread_prefix}-poll",
         )
         for i, result in zip(created, waited, strict=True):  # dicts keep insertion order

@@ -151,18 +151,21 @@ MANY = [f"https://example.org/{i}.mp3" for i in range(12)]
 def test_sync_group_waits_on_every_job_at_once_with_bounded_requests_and_threads(
     transcriber: Transcriber, fake: FakeAssemblyAI
 ) -> None:
+    from speechkit.transcriber import MAX_POLL_THREADS
+
     fake.polls_until_done = 5
     seen = InFlight(fake)
     baseline = threading.active_count()
-    group = transcriber.transcribe_group(MANY, max_concurrency=2)
+    inputs = [f"https://example.org/{i}.mp3" for i in range(3 * MAX_POLL_THREADS)]
+    group = transcriber.transcribe_group(inputs, max_concurrency=2)
     assert group.ok
-    assert [t.audio_url for t in group.transcripts] == MANY
+    assert [t.audio_url for t in group.transcripts] == inputs
     # waiting holds no slot: every job was running at once...
-    assert seen.peak_jobs == len(MANY)
-    # ...while requests in flight stayed within the limit, and no thread was made per job
-    assert seen.peak_http <= 2
-    assert seen.peak_threads <= baseline + 2
-    assert fake.count("POST", "/v2/transcript") == len(MANY)
+    assert seen.peak_jobs == len(inputs)
+    # ...with requests and threads bounded, not one per job
+    assert seen.peak_http <= MAX_POLL_THREADS
+    assert seen.peak_threads <= baseline + MAX_POLL_THREADS
+    assert fake.count("POST", "/v2/transcript") == len(inputs)
 
 
 async def test_async_group_waits_on_every_job_at_once(
