@@ -3,24 +3,27 @@
 Every scenario talks to a server started here, never to one in the measuring process, so the
 client's CPU, RSS and threads are measured apart from the server's::
 
-    with ServerProcess(engine="fixed") as server:
+    with ServerProcess(engine="fixed", realtime_send_log=True) as server:
         server.set_faults(processing_delay=0.5, processing_jitter=1.5, seed=1)
         ...  # clients use server.base_url / server.ws_base_url
         created = server.jobs_created()
 
-The process is ``python -m speechkit.server.cli`` (the ``speechkit serve`` command) on a free
-loopback port; faults and counters go through ``/_speechkit/faults`` and ``/_speechkit/stats``,
-which are never subject to faults or latency themselves.
+The child runs ``python -m benchmarks._server '<json options>'``: a
+:class:`speechkit.server.LocalServer` with those options (the engine, ``engine_options`` and any
+``ServerConfig`` field) on a free loopback port. It prints ``READY <base_url>`` and serves until
+its stdin closes, so it never outlives the parent. Faults and counters go through
+``/_speechkit/faults`` and ``/_speechkit/stats``, which are never subject to faults or latency.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -33,13 +36,14 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class ServerProcess:
-    """``speechkit serve`` in a child process on a free loopback port.
+    """A :class:`~speechkit.server.LocalServer` in a child process on a free loopback port.
 
     Args:
         engine: The engine name (``"fixed"`` answers at once with ``fixed_text``).
-        fixed_text: The text the fixed engine recognizes (``None``: its default).
-        args: Extra command-line options, e.g. ``["--max-upload-mb", "1100"]``.
-        startup_timeout: Seconds to wait for the server to print its URL.
+        fixed_text: The text the fixed engine recognizes, unless ``engine_options`` is given.
+        startup_timeout: Seconds to wait for the server to report its URL.
+        options: More ``LocalServer`` arguments: ``engine_options`` and ``ServerConfig`` fields
+            such as ``max_upload_bytes`` or ``realtime_send_log`` (JSON values).
 
     Use it as a context manager, or call :meth:`start` and :meth:`close`.
     """
@@ -49,12 +53,12 @@ class ServerProcess:
         *,
         engine: str = "fixed",
         fixed_text: str | None = "hello world",
-        args: Sequence[str] = (),
         startup_timeout: float = 60.0,
+        **options: Any,
     ) -> None:
-        self.engine = engine
-        self.fixed_text = fixed_text
-        self.args = list(args)
+        if "engine_options" not in options and engine == "fixed" and fixed_text is not None:
+            options["engine_options"] = {"text": fixed_text}
+        self.options = {"engine": engine, **options}
         self.startup_timeout = startup_timeout
         self._process: subprocess.Popen[str] | None = None
         self._log: Any = None
@@ -64,62 +68,52 @@ class ServerProcess:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> Self:
-        """Start the server and wait until it prints its URL (then it accepts connections).
+        """Start the server and wait until it reports its URL (then it accepts connections).
 
         Raises:
             RuntimeError: The server exited or did not start in time; the message holds its log.
         """
-        command = [
-            sys.executable,
-            "-m",
-            "speechkit.server.cli",
-            "--engine",
-            self.engine,
-            "--port",
-            "0",
-            *(["--fixed-text", self.fixed_text] if self.fixed_text is not None else []),
-            *self.args,
-        ]
         # Kept open for the life of the server: it receives the server's stderr.
         self._log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
-        self._process = subprocess.Popen(
-            command,
+        process = self._process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks._server", json.dumps(self.options)],
             cwd=REPO_ROOT,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"},
         )
-        assert self._process.stdout is not None
-        deadline = time.monotonic() + self.startup_timeout
-        line = ""
-        while time.monotonic() < deadline:
-            line = self._process.stdout.readline()
-            if not line or "http://" in line:
-                break
-        if "http://" not in line:
+        assert process.stdout is not None
+        stdout = process.stdout
+        line: list[str] = []
+        reader = threading.Thread(target=lambda: line.append(stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(self.startup_timeout)
+        if not line or not line[0].startswith("READY "):
             log = self.server_log()
             self.close()
-            raise RuntimeError(f"the local server did not start ({command}):\n{log}")
-        self._base_url = line.strip().rsplit(" ", 1)[-1]
+            raise RuntimeError(f"the local server did not start ({self.options}):\n{log}")
+        self._base_url = line[0].split()[1]
         self._control = httpx.Client(base_url=self._base_url, timeout=30.0)
         return self
 
     def close(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL after 10 s). Idempotent."""
+        """Stop the server (stdin closed, then SIGKILL after 15 s). Idempotent."""
         if self._control is not None:
             self._control.close()
             self._control = None
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
+        if process is not None:
+            if process.stdin is not None:
+                process.stdin.close()  # the child's signal to stop
             try:
-                process.wait(10)
+                process.wait(15)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(5)
-        if process is not None and process.stdout is not None:
-            process.stdout.close()
+            if process.stdout is not None:
+                process.stdout.close()
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -220,3 +214,15 @@ class ServerProcess:
                 return False
             time.sleep(0.05)
         return True
+
+
+def _serve(options: dict[str, Any]) -> None:
+    from speechkit.server import LocalServer
+
+    with LocalServer(**options) as server:
+        print(f"READY {server.base_url}", flush=True)
+        sys.stdin.read()  # returns at EOF: the parent closed our stdin or exited
+
+
+if __name__ == "__main__":
+    _serve(json.loads(sys.argv[1]))

@@ -23,8 +23,8 @@ from pathlib import Path
 import httpx
 
 from benchmarks._figures import Figure, median
+from benchmarks._server import ServerProcess
 from benchmarks._sk_child import MiB, run_child
-from benchmarks._sk_server import ServerProcess
 
 NAME = "large_transcript"
 TITLE = "Fetch and parse a 3-hour transcript"

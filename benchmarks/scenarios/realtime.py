@@ -27,8 +27,8 @@ import tempfile
 from pathlib import Path
 
 from benchmarks._figures import Figure, median
+from benchmarks._server import ServerProcess
 from benchmarks._sk_child import run_child
-from benchmarks._sk_server import ServerProcess
 
 NAME = "realtime"
 TITLE = "Realtime v3: 10 minutes of audio, unpaced"

@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 
 from benchmarks._figures import Figure, median
+from benchmarks._server import ServerProcess
 from benchmarks._sk_child import MiB, run_child
-from benchmarks._sk_server import ServerProcess
 
 NAME = "upload"
 TITLE = "Upload a 1 GiB file"
