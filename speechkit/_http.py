@@ -182,6 +182,27 @@ class _ShellBase:
             return response
         raise status_error(request, response, now=time.time())
 
+    @contextlib.contextmanager
+    def _downloading(self, request: Request, path: str | os.PathLike[str]) -> Iterator[Path]:
+        """A ``.part`` file beside ``path`` to stream into: renamed to ``path`` when the body
+        completes, removed (and the failure wrapped) when it does not."""
+        target = Path(path)
+        partial = target.with_name(target.name + ".part")
+        try:
+            yield partial
+        except SpeechkitError:
+            partial.unlink(missing_ok=True)
+            raise
+        except Exception as err:
+            partial.unlink(missing_ok=True)
+            raise self._wrap(request, err) from err
+        partial.replace(target)
+
+    def _download_failed(self, request: Request, resp: httpx.Response) -> None:
+        """Raise the typed error for a download answered with an error status (body read)."""
+        response = Response(resp.status_code, dict(resp.headers), resp.content, request.path)
+        self._record(request, response, time.monotonic())
+
     @staticmethod
     def _wrap(request: Request, err: Exception) -> SpeechkitError:
         what = request.describe()
@@ -414,26 +435,19 @@ class SyncShell(_ShellBase):
 
     def download(self, url: str, path: str | os.PathLike[str]) -> Path:
         """Stream ``url`` into the file ``path`` (written whole or not at all)."""
-        target = Path(path)
-        partial = target.with_name(target.name + ".part")
         request = Request("GET", url, expect="bytes")
-        try:
-            with self._http().stream("GET", url, headers=self._headers(request, url)) as resp:
-                if not resp.is_success:
-                    resp.read()
-                    response = Response(resp.status_code, dict(resp.headers), resp.content, url)
-                    self._record(request, response, time.monotonic())
-                with open(partial, "wb") as file:
-                    for chunk in resp.iter_bytes():
-                        file.write(chunk)
-        except SpeechkitError:
-            partial.unlink(missing_ok=True)
-            raise
-        except Exception as err:
-            partial.unlink(missing_ok=True)
-            raise self._wrap(request, err) from err
-        partial.replace(target)
-        return target
+        headers = self._headers(request, url)
+        with (
+            self._downloading(request, path) as partial,
+            self._http().stream("GET", url, headers=headers) as resp,
+        ):
+            if not resp.is_success:
+                resp.read()
+                self._download_failed(request, resp)
+            with open(partial, "wb") as file:
+                for chunk in resp.iter_bytes():
+                    file.write(chunk)
+        return Path(path)
 
     def close(self) -> None:
         """Stop every sleep now and close the HTTP client (if this shell created it)."""
@@ -532,29 +546,19 @@ class AsyncShell(_ShellBase):
 
     async def download(self, url: str, path: str | os.PathLike[str]) -> Path:
         """Stream ``url`` into the file ``path`` (written whole or not at all)."""
-        target = Path(path)
-        partial = target.with_name(target.name + ".part")
         request = Request("GET", url, expect="bytes")
-        try:
+        with self._downloading(request, path) as partial:
             async with self._http().stream("GET", url, headers=self._headers(request, url)) as resp:
                 if not resp.is_success:
                     await resp.aread()
-                    response = Response(resp.status_code, dict(resp.headers), resp.content, url)
-                    self._record(request, response, time.monotonic())
+                    self._download_failed(request, resp)
                 file = await asyncio.to_thread(open, partial, "wb")
                 try:
                     async for chunk in resp.aiter_bytes():
                         await asyncio.to_thread(file.write, chunk)
                 finally:
                     await asyncio.to_thread(file.close)
-        except SpeechkitError:
-            partial.unlink(missing_ok=True)
-            raise
-        except Exception as err:
-            partial.unlink(missing_ok=True)
-            raise self._wrap(request, err) from err
-        partial.replace(target)
-        return target
+        return Path(path)
 
     async def aclose(self) -> None:
         """Stop every sleep now and close the HTTP client (if this shell created it)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 from pathlib import Path
 
 import httpx
@@ -114,3 +115,24 @@ async def test_bad_input(atranscriber: AsyncTranscriber, fake: FakeAssemblyAI) -
     with pytest.raises(InvalidInputError, match="list of URLs"):
         await atranscriber.transcribe_group("https://example.org/a.mp3")  # type: ignore[arg-type]
     assert fake.requests == []
+
+
+async def test_redacted_audio_is_saved_whole_or_not_at_all(
+    atranscriber: AsyncTranscriber, fake: FakeAssemblyAI, tmp_path: Path
+) -> None:
+    tid = (await atranscriber.submit("https://example.org/a.mp3")).id
+    cdn = "https://cdn.other.example/redacted.mp3"
+    ready = {"status": "redacted_audio_ready", "redacted_audio_url": cdn}
+    path = f"/v2/transcript/{tid}/redacted-audio"
+    fake.inject("GET", path, httpx.Response(200, json=ready), httpx.Response(200, json=ready))
+    fake.inject(
+        "GET",
+        "/redacted.mp3",
+        httpx.Response(200, content=b"ID3audio"),
+        httpx.Response(403, json={"error": "link expired"}),
+    )
+    saved = await atranscriber.save_redacted_audio(tid, tmp_path / "r.mp3")
+    assert saved.read_bytes() == b"ID3audio"
+    with pytest.raises(speechkit.PermissionDeniedError, match="link expired"):
+        await atranscriber.save_redacted_audio(tid, tmp_path / "again.mp3")
+    assert await asyncio.to_thread(os.listdir, tmp_path) == ["r.mp3"]  # no file, no .part

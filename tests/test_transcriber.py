@@ -317,3 +317,19 @@ def test_closed_transcriber_refuses_new_work(fake: FakeAssemblyAI) -> None:
         t.submit("https://example.org/a.mp3")
     with pytest.raises(speechkit.ClientClosedError):
         t.transcribe_async("https://example.org/a.mp3")
+
+
+def test_a_failed_redacted_audio_download_leaves_no_file(
+    transcriber: Transcriber, fake: FakeAssemblyAI, tmp_path: Path
+) -> None:
+    import speechkit
+
+    tid = transcriber.submit("https://example.org/a.mp3").id
+    cdn = "https://cdn.other.example/redacted.mp3"
+    ready = {"status": "redacted_audio_ready", "redacted_audio_url": cdn}
+    fake.inject("GET", f"/v2/transcript/{tid}/redacted-audio", httpx.Response(200, json=ready))
+    fake.inject("GET", "/redacted.mp3", httpx.Response(403, json={"error": "link expired"}))
+    target = tmp_path / "r.mp3"
+    with pytest.raises(speechkit.PermissionDeniedError, match="link expired"):
+        transcriber.save_redacted_audio(tid, target)
+    assert list(tmp_path.iterdir()) == []  # neither the file nor its .part
