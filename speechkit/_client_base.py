@@ -203,6 +203,16 @@ class TranscriberBase:
         check_poll_timeout(poll_timeout)
         return self._tracked(progress, flow)
 
+    def _find_flow(
+        self, audio_urls: Sequence[str] | str, search_limit: int
+    ) -> Flow[dict[str, str]]:
+        urls = [audio_urls] if isinstance(audio_urls, str) else list(audio_urls)
+        if not urls or not all(isinstance(url, str) and url for url in urls):
+            raise InvalidInputError("audio_urls must be one or more non-empty URL strings.")
+        if search_limit < 1:
+            raise InvalidInputError(f"search_limit must be >= 1, got {search_limit}.")
+        return ops.find_jobs(self._ctx, self._provider, urls, search_limit)
+
     def _delete_flow(self, transcript: Transcript | str) -> Flow[Transcript]:
         return ops.delete(self._ctx, self._provider, transcript_id_of(transcript))
 

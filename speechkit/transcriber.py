@@ -377,6 +377,21 @@ class Transcriber(TranscriberBase):
             )
         )
 
+    def find_transcripts(
+        self, audio_urls: Sequence[str] | str, *, search_limit: int = 500
+    ) -> dict[str, str]:
+        """Find the jobs made from these audio URLs among your newest ``search_limit`` jobs.
+
+        For example after a create whose answer was lost: an upload URL is unique, so the job
+        made from it, if any, is yours. (``transcribe`` and ``submit`` already do this for the
+        audio they upload.)
+
+        Returns:
+            ``{audio_url: transcript_id}`` for each URL with a job (the newest one); URLs with
+            no job are left out.
+        """
+        return self._shell.run(self._find_flow(audio_urls, search_limit))
+
     def list_page(self, url: str) -> TranscriptList:
         """Fetch a page by a ``page_details`` URL (``prev_url`` or ``next_url``)."""
         return self._shell.run(self._list_page_flow(url))
@@ -723,6 +738,12 @@ class AsyncTranscriber(TranscriberBase):
                 throttled_only=throttled_only,
             )
         )
+
+    async def find_transcripts(
+        self, audio_urls: Sequence[str] | str, *, search_limit: int = 500
+    ) -> dict[str, str]:
+        """Find the jobs made from these audio URLs; see :meth:`Transcriber.find_transcripts`."""
+        return await self._shell.run(self._find_flow(audio_urls, search_limit))
 
     async def list_page(self, url: str) -> TranscriptList:
         """Fetch a page by a ``page_details`` URL (``prev_url`` or ``next_url``)."""

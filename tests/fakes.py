@@ -188,7 +188,7 @@ class FakeAssemblyAI:
                     "status": "completed",
                     "created": "2024-03-11T21:29:59.936851",
                     "completed": None,
-                    "audio_url": "https://example.org/a.mp3",
+                    "audio_url": self.transcripts[i].get("audio_url"),
                     "error": None,
                 }
                 for i in page

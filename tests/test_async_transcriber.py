@@ -136,3 +136,13 @@ async def test_redacted_audio_is_saved_whole_or_not_at_all(
     with pytest.raises(speechkit.PermissionDeniedError, match="link expired"):
         await atranscriber.save_redacted_audio(tid, tmp_path / "again.mp3")
     assert await asyncio.to_thread(os.listdir, tmp_path) == ["r.mp3"]  # no file, no .part
+
+
+async def test_find_transcripts_pages_through_older_jobs(
+    atranscriber: AsyncTranscriber, fake: FakeAssemblyAI
+) -> None:
+    first = (await atranscriber.submit("https://example.org/first.mp3")).id
+    for i in range(5):
+        await atranscriber.submit(f"https://example.org/{i}.mp3")
+    found = await atranscriber.find_transcripts(["https://example.org/first.mp3"])
+    assert found == {"https://example.org/first.mp3": first}

@@ -333,3 +333,29 @@ def test_a_failed_redacted_audio_download_leaves_no_file(
     with pytest.raises(speechkit.PermissionDeniedError, match="link expired"):
         transcriber.save_redacted_audio(tid, target)
     assert list(tmp_path.iterdir()) == []  # neither the file nor its .part
+
+
+def test_find_transcripts_maps_audio_urls_to_their_newest_jobs_across_pages(
+    transcriber: Transcriber, fake: FakeAssemblyAI
+) -> None:
+    old = transcriber.submit("https://example.org/old.mp3").id
+    for i in range(4):
+        transcriber.submit(f"https://example.org/{i}.mp3")
+    again = transcriber.submit("https://example.org/0.mp3").id  # the newest job for 0.mp3
+
+    found = transcriber.find_transcripts(
+        ["https://example.org/0.mp3", "https://example.org/old.mp3", "https://example.org/x.mp3"],
+        search_limit=2,  # one page of 2: only the newest two jobs are searched
+    )
+    assert found == {"https://example.org/0.mp3": again}
+
+    found = transcriber.find_transcripts("https://example.org/old.mp3", search_limit=500)
+    assert found == {"https://example.org/old.mp3": old}
+
+
+def test_find_transcripts_bad_input(transcriber: Transcriber, fake: FakeAssemblyAI) -> None:
+    with pytest.raises(InvalidInputError, match="audio_urls"):
+        transcriber.find_transcripts([])
+    with pytest.raises(InvalidInputError, match="search_limit"):
+        transcriber.find_transcripts(["https://example.org/a.mp3"], search_limit=0)
+    assert fake.requests == []

@@ -47,9 +47,8 @@ AUDIO_EXTENSIONS = frozenset(
     | {".wma", ".amr", ".aif", ".aiff", ".mov", ".mkv"}
 )
 
-#: Pages of the job list (200 jobs each, newest first) searched for a job created just before
-#: a crash, before the run creates it again.
-RECOVERY_PAGES = 5
+#: Newest jobs searched for a job created just before a crash, before the run creates it again.
+RECOVERY_LIMIT = 1000
 
 Outcome = Literal["done", "failed", "interrupted"]
 
@@ -246,18 +245,11 @@ class _FolderRun:
         if not wanted or not self.uploads_first:
             return
         try:
-            page = self.transcriber.list_transcripts(limit=200)
-            for _ in range(RECOVERY_PAGES):
-                for job in page.transcripts:
-                    found = wanted.pop(job.audio_url or "", None)
-                    if found is not None:
-                        self._record(found, transcript_id=job.id, status="submitted")
-                older = page.page_details.prev_url if page.page_details else None
-                if not wanted or not older or not page.transcripts:
-                    break
-                page = self.transcriber.list_page(older)
+            found = self.transcriber.find_transcripts(list(wanted), search_limit=RECOVERY_LIMIT)
         except NotSupportedError:
             return
+        for url, transcript_id in found.items():
+            self._record(wanted[url], transcript_id=transcript_id, status="submitted")
 
     # -- the whole folder -------------------------------------------------------------------
 

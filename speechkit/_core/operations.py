@@ -159,7 +159,8 @@ def _create_for_upload(
             found: str | None = None
             searched = False
             try:
-                found = yield from _find_job_for(ctx, provider, upload_url)
+                jobs = yield from find_jobs(ctx, provider, [upload_url], RECOVERY_SEARCH_LIMIT)
+                found = jobs.get(upload_url)
                 searched = True
             except APIError as list_err:
                 logger.warning("Could not search the job list after a lost create: %s", list_err)
@@ -174,21 +175,27 @@ def _create_for_upload(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _find_job_for(ctx: FlowContext, provider: Provider, audio_url: str) -> Flow[str | None]:
-    """The id of the newest job made from ``audio_url``, searching the newest jobs."""
-    request = provider.build_list({"limit": 100})
+def find_jobs(
+    ctx: FlowContext, provider: Provider, audio_urls: Sequence[str], search_limit: int
+) -> Flow[dict[str, str]]:
+    """Map each of ``audio_urls`` to the id of the newest job made from it, searching the
+    newest ``search_limit`` jobs page by page; URLs with no job are left out."""
+    wanted = set(audio_urls)
+    found: dict[str, str] = {}
+    request = provider.build_list({"limit": min(max(search_limit, 1), 200)})
     seen = 0
-    while seen < RECOVERY_SEARCH_LIMIT:
+    while wanted and seen < search_limit:
         page = provider.parse_list((yield from send(ctx, request)))
         for item in page.transcripts:
-            if item.audio_url == audio_url:
-                return item.id
+            if item.audio_url in wanted:
+                wanted.discard(item.audio_url)
+                found[item.audio_url] = item.id
         seen += len(page.transcripts)
         older = page.page_details.prev_url if page.page_details else None
         if not page.transcripts or not older:
-            return None
+            break
         request = provider.build_list_page(older)
-    return None
+    return found
 
 
 def _send_for_job(
