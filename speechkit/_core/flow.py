@@ -123,7 +123,8 @@ def _note_job_may_exist(err: SpeechkitError) -> None:
         err.retryable = False
         err.message = (
             f"{err.message}. The job may have been created before the connection failed, so "
-            "it was not sent again: look for it with list_transcripts() before resubmitting."
+            "it was not sent again: look for it with find_transcripts([audio_url]) or "
+            "list_transcripts() before resubmitting."
         )
         err.args = (err.message,)
 
