@@ -86,11 +86,12 @@ class TranscriberBase:
         max_retries: int | None,
         polling_interval: float | None,
         polling_max_interval: float | None,
+        engine: str | None = None,
     ) -> None:
         if max_retries is not None and max_retries < 0:
             raise InvalidInputError(f"max_retries must be >= 0, got {max_retries}.")
         self._provider, self._owned_server = resolve_provider(
-            provider, api_key=api_key, base_url=base_url, model=model
+            provider, api_key=api_key, base_url=base_url, model=model, engine=engine
         )
         self.config = config
         self._timeout = _positive("http_timeout", http_timeout) or settings.http_timeout

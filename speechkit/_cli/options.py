@@ -216,7 +216,8 @@ def connect(args: argparse.Namespace) -> Iterator[Connection]:
     api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
     server: LocalServer | None = None
     if local:
-        server = _start_local_server("pocketsphinx" if args.local_engine == "offline" else "fixed")
+        # "offline" is Whisper when speechkit[whisper] is installed, else pocketsphinx.
+        server = _start_local_server("offline" if args.local_engine == "offline" else "fixed")
     try:
         base_url = server.base_url if server is not None else args.base_url
         connection = Connection(

@@ -8,28 +8,20 @@ the process model and the recognition rules); the worker imports only this modul
 
 from __future__ import annotations
 
-import math
-import os
-import signal
 from collections import deque
-from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from typing import Any
 
+from speechkit.engines._turns import (
+    FRAME_MS,
+    PREROLL_MS,
+    Endpointer,
+    TurnPolicy,
+    pause_confidence,
+)
+from speechkit.engines._worker_loop import run_worker
 from speechkit.engines.base import RecognizedWord, StreamEvent
 
 SAMPLE_RATE = 16000  # the bundled en-us acoustic model is trained on 16 kHz audio
-_START_WINDOW_FRAMES = 10
-_START_SPEECH_FRAMES = 8
-_PREROLL_MS = 600
-_END_NONSPEECH_RATIO = 0.9
-
-
-@dataclass(frozen=True, slots=True)
-class _Settings:
-    silence_ms: int
-    partial_interval_ms: int | None
-    max_utterance_ms: int
 
 
 def _word_text(token: str) -> str | None:
@@ -44,37 +36,38 @@ def _word_text(token: str) -> str | None:
 
 
 class _Recognizer:
-    """Voice-activity endpointing around one pocketsphinx decoder, for one stream or one job."""
+    """Turn endpointing (:mod:`speechkit.engines._turns`) around one pocketsphinx decoder, for
+    one stream or one job."""
 
-    def __init__(self, decoder: Any, settings: _Settings) -> None:
+    def __init__(self, decoder: Any, settings: TurnPolicy) -> None:
         from pocketsphinx import Vad
 
         self._decoder = decoder
         self._frames_per_second = int(decoder.config["frate"])
         self._vad = Vad(Vad.LOOSE, SAMPLE_RATE)
         self._frame_bytes: int = self._vad.frame_bytes
-        self._frame_ms = self._frame_bytes / 2 / SAMPLE_RATE * 1000
+        assert self._frame_bytes == round(FRAME_MS * SAMPLE_RATE / 1000) * 2
         self._pending = b""
         self._position = 0  # samples consumed since the stream started
-        self._preroll: deque[tuple[bytes, bool]] = deque(
-            maxlen=max(_START_WINDOW_FRAMES, round(_PREROLL_MS / self._frame_ms))
-        )
+        self._preroll: deque[bytes] = deque(maxlen=round(PREROLL_MS / FRAME_MS))
         self._utterance_start: int | None = None  # sample index while an utterance is open
-        self._utterance_samples = 0
         self._since_partial = 0  # samples decoded since the last partial check
         self._last_partial: tuple[str, ...] = ()
-        self._recent: deque[bool] = deque()
         self._settings = settings
-        self.update(settings)
+        self._endpointer = Endpointer(settings)
 
     @property
     def in_utterance(self) -> bool:
         return self._utterance_start is not None
 
-    def update(self, settings: _Settings) -> None:
+    def update(self, settings: TurnPolicy) -> None:
         self._settings = settings
-        frames = max(1, math.ceil(settings.silence_ms / self._frame_ms))
-        self._recent = deque(self._recent, maxlen=frames)
+        self._endpointer.update(settings)
+
+    def close(self) -> None:
+        if self._utterance_start is not None:
+            self._decoder.end_utt()
+            self._utterance_start = None
 
     def feed(self, pcm: bytes) -> list[StreamEvent]:
         data = self._pending + pcm if self._pending else pcm
@@ -92,41 +85,37 @@ class _Recognizer:
         """End the open utterance (or the speech that had not yet started one) now."""
         events: list[StreamEvent] = []
         tail, self._pending = self._pending[: len(self._pending) // 2 * 2], b""
-        if self._utterance_start is None and any(speech for _, speech in self._preroll):
+        if self._utterance_start is None and self._endpointer.speech_pending:
+            self._endpointer.begin()
             self._start_utterance()
         if self._utterance_start is not None:
             if tail:
                 self._decoder.process_raw(tail, False, False)
             self._position += len(tail) // 2
+            self._endpointer.finish()
             self._end_utterance(events, end_of_turn_confidence=1.0)
         else:
             self._position += len(tail) // 2
             self._preroll.clear()
+            self._endpointer.finish()
         return events
 
     def _frame(self, frame: bytes, events: list[StreamEvent]) -> None:
         speech = bool(self._vad.is_speech(frame))
         if self._utterance_start is None:
-            self._preroll.append((frame, speech))
+            self._preroll.append(frame)
             self._position += len(frame) // 2
-            window = list(self._preroll)[-_START_WINDOW_FRAMES:]
-            if sum(s for _, s in window) >= _START_SPEECH_FRAMES:
+            if self._endpointer.push(speech, self._confidence) == "start":
                 self._start_utterance()
             return
         self._decoder.process_raw(frame, False, False)
         self._position += len(frame) // 2
-        self._utterance_samples += len(frame) // 2
         self._since_partial += len(frame) // 2
-        self._recent.append(speech)
+        decision = self._endpointer.push(speech, self._confidence)
         settings = self._settings
-        utterance_ms = self._utterance_samples * 1000 // SAMPLE_RATE
-        if len(self._recent) == self._recent.maxlen and (
-            self._recent.count(False) >= _END_NONSPEECH_RATIO * len(self._recent)
-        ):
-            self._end_utterance(events, end_of_turn_confidence=1.0)
-        elif utterance_ms >= settings.max_utterance_ms and (
-            not speech or utterance_ms >= 2 * settings.max_utterance_ms
-        ):
+        if decision == "end":
+            self._end_utterance(events, end_of_turn_confidence=self._endpointer.last_confidence)
+        elif decision == "cut":
             # A long monologue is cut at a pause so lattices stay small; the turn may go on.
             self._end_utterance(events, end_of_turn_confidence=0.5)
         elif (
@@ -142,15 +131,16 @@ class _Recognizer:
                     events.pop()  # a newer partial of the same utterance supersedes it
                 events.append(StreamEvent(words=words, is_final=False, end_of_turn_confidence=0.0))
 
+    def _confidence(self, silence_ms: float) -> float:
+        return pause_confidence(silence_ms, self._settings)
+
     def _start_utterance(self) -> None:
-        frames = [frame for frame, _ in self._preroll]
+        frames = list(self._preroll)
         self._preroll.clear()
         samples = sum(len(f) for f in frames) // 2
         self._utterance_start = self._position - samples
-        self._utterance_samples = samples
         self._since_partial = samples
         self._last_partial = ()
-        self._recent.clear()
         self._decoder.start_utt()
         if frames:
             self._decoder.process_raw(b"".join(frames), False, False)
@@ -159,7 +149,6 @@ class _Recognizer:
         self._decoder.end_utt()
         words = self._words()
         self._utterance_start = None
-        self._recent.clear()
         if words:
             events.append(StreamEvent(words, True, end_of_turn_confidence))
 
@@ -186,73 +175,29 @@ class _Recognizer:
         return tuple(words)
 
 
-def _worker_main(fd: int) -> None:
-    """Entry point of a worker process: load a decoder, then serve requests until told to stop.
+class _Backend:
+    """One pocketsphinx decoder, reset before every job and stream."""
 
-    The first message is the decoder options; the worker answers ``("ok", pid)`` once the model
-    is loaded. Then requests are ``(op, argument)`` tuples, each answered by exactly one reply,
-    ``("ok", value)`` or ``("error", message)``. The worker exits on ``("close", None)`` or when
-    the parent's end of the socket closes (the parent exited or closed the engine).
-    """
-    # Ctrl+C reaches the whole process group; the server decides when workers stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    conn = Connection(fd)
-    try:
-        _serve(conn)
-    except (EOFError, OSError):
-        pass  # the parent is gone (or closed its end): nobody is left to answer
-    finally:
-        conn.close()
-
-
-def _serve(conn: Connection) -> None:
-    decoder_options = conn.recv()
-    try:
+    def __init__(self, decoder_options: dict[str, Any]) -> None:
         from pocketsphinx import Decoder
 
-        decoder = Decoder(**decoder_options)
-        initial_cmn = decoder.get_cmn()
-    except Exception as err:
-        conn.send(("error", f"The speech recognizer could not start: {err}"))
-        return
-    conn.send(("ok", os.getpid()))
-    recognizer: _Recognizer | None = None
-    while True:
-        op, argument = conn.recv()
-        if op == "close":
-            conn.send(("ok", None))
-            return
-        value: Any = None
-        try:
-            if op == "transcribe":
-                _fresh_start(decoder, initial_cmn)
-                job = _Recognizer(decoder, argument)
-                # Batch audio follows its request as one raw message, so it is not pickled.
-                events = job.feed(conn.recv_bytes()) + job.force_endpoint()
-                value = [word for event in events for word in event.words]
-            elif op == "open":
-                _fresh_start(decoder, initial_cmn)
-                recognizer = _Recognizer(decoder, argument)
-            elif op == "reset":
-                if recognizer is not None and recognizer.in_utterance:
-                    decoder.end_utt()
-                recognizer = None
-            elif recognizer is None:
-                raise RuntimeError(f"{op!r} before 'open'")
-            elif op == "feed":
-                value = recognizer.feed(argument)
-            elif op == "endpoint":
-                value = recognizer.force_endpoint()
-            elif op == "settings":
-                recognizer.update(argument)
-            else:
-                raise RuntimeError(f"unknown request {op!r}")
-        except (EOFError, OSError):
-            raise
-        except Exception as err:
-            conn.send(("error", f"The speech recognizer failed: {type(err).__name__}: {err}"))
-        else:
-            conn.send(("ok", value))
+        self._decoder = Decoder(**decoder_options)
+        self._initial_cmn = self._decoder.get_cmn()
+
+    def transcribe(self, settings: TurnPolicy, pcm: bytes) -> list[RecognizedWord]:
+        _fresh_start(self._decoder, self._initial_cmn)
+        job = _Recognizer(self._decoder, settings)
+        events = job.feed(pcm) + job.force_endpoint()
+        return [word for event in events for word in event.words]
+
+    def open(self, settings: TurnPolicy) -> _Recognizer:
+        _fresh_start(self._decoder, self._initial_cmn)
+        return _Recognizer(self._decoder, settings)
+
+
+def _worker_main(fd: int) -> None:
+    """Entry point of a worker process (see :mod:`speechkit.engines._worker_loop`)."""
+    run_worker(fd, _Backend)
 
 
 def _fresh_start(decoder: Any, initial_cmn: str) -> None:

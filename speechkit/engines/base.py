@@ -10,11 +10,23 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-__all__ = ["Engine", "EngineError", "RecognitionResult", "RecognizedWord", "Stream", "StreamEvent"]
+__all__ = [
+    "Engine",
+    "EngineError",
+    "ModelIntegrityError",
+    "RecognitionResult",
+    "RecognizedWord",
+    "Stream",
+    "StreamEvent",
+]
 
 
 class EngineError(Exception):
     """The engine could not process this audio; the message becomes the job's error."""
+
+
+class ModelIntegrityError(EngineError):
+    """A model file on disk differs from the one the engine expects (damaged or replaced)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +98,14 @@ class Stream(ABC):
     def set_silence_threshold(self, milliseconds: int) -> None:  # noqa: B027 - optional hook
         """Change how much trailing silence ends an utterance (v2 end_utterance_silence_threshold,
         v3 max_turn_silence). Engines that cannot change it ignore it."""
+
+    def set_turn_silence(
+        self, min_ms: int, max_ms: int, confidence_threshold: float | None = None
+    ) -> None:
+        """Pause limits of a v3 turn: ``min_ms`` of silence ends it when the engine is confident
+        (its end-of-turn confidence reaches ``confidence_threshold``), ``max_ms`` ends it in any
+        case. By default only ``max_ms`` is honoured, through :meth:`set_silence_threshold`."""
+        self.set_silence_threshold(max_ms)
 
 
 class Engine(ABC):

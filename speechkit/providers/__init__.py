@@ -28,13 +28,22 @@ def resolve_provider(
     api_key: str | None,
     base_url: str | None,
     model: str | None,
+    engine: str | None = None,
 ) -> tuple[Provider, _Closeable | None]:
     """Build the provider adapter; also return a local server it started (the caller owns it).
 
     ``provider="local"`` starts the embedded local server (``pip install "speechkit[server]"``)
-    on a free loopback port and talks to it over real HTTP. It is never chosen silently: a
-    missing API key is an error, not a fallback.
+    on a free loopback port and talks to it over real HTTP, recognizing with ``engine``
+    (default ``"offline"``: Whisper when ``speechkit[whisper]`` is installed, else
+    pocketsphinx; or ``"whisper"``, ``"pocketsphinx"``, ``"fixed"``). It is never chosen
+    silently: a missing API key is an error, not a fallback.
     """
+    if engine is not None and (
+        not isinstance(provider, str) or provider.strip().lower() != "local"
+    ):
+        raise InvalidInputError(
+            'engine= chooses the recognizer of provider="local"; other providers have none.'
+        )
     if isinstance(provider, Provider):
         if api_key is not None or base_url is not None or model is not None:
             raise InvalidInputError(
@@ -62,7 +71,7 @@ def resolve_provider(
 
         return AIMLProvider(api_key=api_key, base_url=base_url, model=model), None
     if name == "local":
-        return _start_local(api_key=api_key, base_url=base_url, model=model)
+        return _start_local(api_key=api_key, base_url=base_url, model=model, engine=engine)
     raise InvalidInputError(
         f"Unknown provider {provider!r}; choose one of {', '.join(PROVIDER_NAMES)} "
         "or pass a Provider instance."
@@ -70,7 +79,7 @@ def resolve_provider(
 
 
 def _start_local(
-    *, api_key: str | None, base_url: str | None, model: str | None
+    *, api_key: str | None, base_url: str | None, model: str | None, engine: str | None
 ) -> tuple[Provider, _Closeable | None]:
     if base_url is not None:
         raise InvalidInputError(
@@ -86,6 +95,10 @@ def _start_local(
     options: dict[str, Any] = {}
     if api_key is not None:
         options["api_key"] = api_key
+    if engine is not None:
+        from speechkit.engines import resolve_engine_name
+
+        options["engine"] = resolve_engine_name(engine)
     server = LocalServer(**options)
     server.start()
     key = server.api_key or "local"

@@ -5,6 +5,7 @@ options make it a test double for other processes; they can also be changed whil
 ``PUT /_speechkit/faults``. Examples::
 
     speechkit serve --engine fixed --fixed-text "hello world" --port 0
+    speechkit serve --engine whisper --beam-size 5 --threads 2 --workers 1
     speechkit serve --api-key test --latency 0.2:0.1 --error-rate transcript.create=0.3:503
     speechkit serve --reset-rate transcript.create=1 --ws-drop-after 3 --seed 7
 """
@@ -32,6 +33,44 @@ def _latency(text: str) -> tuple[float, float]:
     return values
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The engine's constructor options from the command line; options that do not apply to
+    the chosen engine are an error rather than silently ignored."""
+    from speechkit.engines import resolve_engine_name
+
+    engine = resolve_engine_name(args.engine)
+    options: dict[str, Any] = {}
+    if args.fixed_text is not None:
+        options["text"] = args.fixed_text
+    if args.workers is not None:
+        options["workers"] = args.workers
+    for flag in ("beam_size", "threads", "model"):
+        if getattr(args, flag) is not None:
+            options[flag] = getattr(args, flag)
+    allowed = {
+        "whisper": {"workers", "beam_size", "threads", "model"},
+        "pocketsphinx": {"workers"},
+        "fixed": {"text"},
+    }[engine]
+    extra = sorted(set(options) - allowed)
+    if extra:
+        flags = ", ".join("--" + name.replace("_", "-") for name in extra)
+        if "text" in extra:
+            flags = flags.replace("--text", "--fixed-text")
+        raise ValueError(f"{flags}: not an option of the {engine} engine")
+    return options
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="speechkit serve",
@@ -42,8 +81,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one")
     parser.add_argument(
         "--engine",
-        default="pocketsphinx",
-        help="engine name: pocketsphinx (alias offline) or fixed (default: pocketsphinx)",
+        default="offline",
+        help="engine name: whisper, pocketsphinx, fixed, or offline (the default: whisper when "
+        "speechkit[whisper] is installed, else pocketsphinx)",
+    )
+    parser.add_argument(
+        "--workers", type=_positive_int, help="batch worker processes (whisper, pocketsphinx)"
+    )
+    parser.add_argument("--beam-size", type=_positive_int, help="whisper: beam width (default 5)")
+    parser.add_argument(
+        "--threads", type=_positive_int, help="whisper: CPU threads per worker (default 1)"
+    )
+    parser.add_argument(
+        "--model", help="whisper: a CTranslate2 Whisper model folder (default: bundled tiny.en)"
     )
     parser.add_argument("--fixed-text", help="the text the fixed engine always recognizes")
     parser.add_argument("--api-key", help="require this key (default: no auth)")
@@ -132,7 +182,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     options: dict[str, Any] = {}
     if args.max_upload_mb:
         options["max_upload_bytes"] = int(args.max_upload_mb * 1024 * 1024)
-    engine_options = {"text": args.fixed_text} if args.fixed_text is not None else {}
+    try:
+        engine_options = _engine_options(args)
+    except ValueError as exc:
+        print(f"speechkit serve: error: {exc}", file=sys.stderr)
+        return 2
     server = LocalServer(
         host=args.host,
         port=args.port,

@@ -25,7 +25,10 @@ Implements (spec: ``usm-streaming.yml``, ``streaming-token.yml``; ``protocols.md
 Departures: a chunk shorter than 50 ms is forgiven when it is the last audio before ``Terminate``
 or ``ForceEndpoint`` (clients flush a short tail); audio faster than real time is accepted; the
 engine decides where turns end (``end_of_turn_confidence_threshold`` and ``min_turn_silence`` are
-echoed in effect only through ``max_turn_silence``, which sets the engine's silence threshold);
+honoured by the engine's turn rules, see ``speechkit/engines/_turns.py``: a turn ends after
+``min_turn_silence`` (alias ``min_end_of_turn_silence_when_confident``) when the engine's
+end-of-turn confidence reaches ``end_of_turn_confidence_threshold``, else after
+``max_turn_silence``);
 ``speaker_labels`` labels every turn ``"A"``; ``inactivity_timeout`` ends the session with
 ``Termination`` and close 1000. A partial's word becomes final once it is unchanged over two
 partials; final words are never changed afterwards in partials (the end-of-turn message carries
@@ -125,7 +128,7 @@ class _Session:
             self.speaker_labels = parse_bool(q.get("speaker_labels"), "speaker_labels")
             self.language_detection = parse_bool(q.get("language_detection"), "language_detection")
             self.config: dict[str, float] = {"end_of_turn_confidence_threshold": 0.4}
-            self.update_config({k: q[k] for k in _CONFIG_LIMITS if k in q})
+            self.update_config({k: q[k] for k in (*_CONFIG_LIMITS, _OLD_MIN_SILENCE) if k in q})
             self.inactivity: float | None = None
             if "inactivity_timeout" in q:
                 self.inactivity = _number(
@@ -140,7 +143,7 @@ class _Session:
         self.channel = channel
         self.audio = AudioInput(encoding, int(rate), state.engine.sample_rate)
         self.stream = state.engine.open_stream()
-        self.stream.set_silence_threshold(int(self.config.get("max_turn_silence", 1280)))
+        self._apply_turn_silence()
         self.turn_order = 0
         self.final_words: list[RecognizedWord] = []
         self.previous_partial: list[str] = []
@@ -150,11 +153,23 @@ class _Session:
         self.last_audio = time.monotonic()
 
     def update_config(self, values: dict[str, Any]) -> None:
+        values = dict(values)
+        if values.get(_OLD_MIN_SILENCE) is not None and values.get("min_turn_silence") is None:
+            values["min_turn_silence"] = values[_OLD_MIN_SILENCE]  # the 2025-07 name
         for name, (low, high) in _CONFIG_LIMITS.items():
             if values.get(name) is not None:
                 self.config[name] = _number(values[name], name, low=low, high=high)
-        if "max_turn_silence" in values and hasattr(self, "stream"):
-            self.stream.set_silence_threshold(int(self.config["max_turn_silence"]))
+        if hasattr(self, "stream"):
+            self._apply_turn_silence()
+
+    def _apply_turn_silence(self) -> None:
+        """The engine ends a turn after ``min_turn_silence`` when its end-of-turn confidence
+        reaches the threshold, after ``max_turn_silence`` in any case."""
+        self.stream.set_turn_silence(
+            int(self.config.get("min_turn_silence", _DEFAULT_MIN_TURN_SILENCE)),
+            int(self.config.get("max_turn_silence", _DEFAULT_MAX_TURN_SILENCE)),
+            self.config["end_of_turn_confidence_threshold"],
+        )
 
     def _turn(
         self,
@@ -296,6 +311,10 @@ class _Session:
             await self.send_events(await self.stream.feed(tail))
         await self.send_events(await self.stream.finish())
 
+
+_DEFAULT_MIN_TURN_SILENCE = 400  # ms, the spec's defaults
+_DEFAULT_MAX_TURN_SILENCE = 1280
+_OLD_MIN_SILENCE = "min_end_of_turn_silence_when_confident"
 
 _CONFIG_LIMITS: dict[str, tuple[float, float]] = {
     "end_of_turn_confidence_threshold": (0.0, 1.0),

@@ -81,8 +81,10 @@ class LocalServer:
     Args:
         host: interface to bind (loopback by default).
         port: port to bind; 0 lets the OS choose a free one.
-        engine: an engine name for :func:`speechkit.engines.create_engine` (``"pocketsphinx"``
-            or ``"offline"``, ``"fixed"``), or an :class:`~speechkit.engines.base.Engine`. A server
+        engine: an engine name for :func:`speechkit.engines.create_engine` (``"offline"``, the
+            default: Whisper when ``speechkit[whisper]`` is installed, else pocketsphinx;
+            ``"whisper"``, ``"pocketsphinx"``, ``"fixed"``), or an
+            :class:`~speechkit.engines.base.Engine`. A server
             closes engines it created; an engine you pass in stays yours to close.
         engine_options: keyword arguments for ``create_engine`` (e.g. ``{"text": "hi"}``).
         api_key: key clients must send; None leaves the server open.
@@ -100,7 +102,7 @@ class LocalServer:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        engine: str | Engine = "pocketsphinx",
+        engine: str | Engine = "offline",
         engine_options: dict[str, Any] | None = None,
         api_key: str | None = None,
         faults: FaultConfig | dict[str, Any] | None = None,
@@ -322,7 +324,7 @@ def local_server(
     *,
     host: str = "127.0.0.1",
     port: int = 0,
-    engine: str | Engine = "pocketsphinx",
+    engine: str | Engine = "offline",
     api_key: str | None = None,
     faults: FaultConfig | dict[str, Any] | None = None,
     **options: Any,
