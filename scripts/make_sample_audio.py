@@ -51,6 +51,21 @@ TURNS = (
 )
 TURNS_PAUSE = 1.5
 
+# A longer read with ~1 s pauses between sentences, in a voice the samples above do not use:
+# for streaming turn tests (one turn per sentence) and the engine benchmark.
+SENTENCES = (
+    "My brother moved to a small town near the river last spring.",
+    "He works at the library and rides his bike to work every morning.",
+    "On weekends we cook dinner together and talk about old friends.",
+    "The train was late again, so I waited in the station for an hour.",
+    "Could you send me the report before the meeting on Friday?",
+    "I think the new bridge will open at the end of next month.",
+    "She planted tomatoes, beans and carrots in the garden behind the house.",
+    "Remember to lock the door and close the windows when you go out.",
+)
+SENTENCES_VOICE = "kal16"
+SENTENCES_PAUSE = 1.0
+
 
 def synthesize(text: str, voice: str) -> np.ndarray:
     """Speak ``text`` with flite; return int16 samples at :data:`RATE`."""
@@ -121,9 +136,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("examples/audio"))
     parser.add_argument("--voice", default="rms", help="flite voice for sample.* (default rms)")
+    parser.add_argument(
+        "--only-sentences",
+        action="store_true",
+        help="write only sentences.wav/.txt (the multi-sentence recording)",
+    )
     args = parser.parse_args(argv)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
+    if args.only_sentences:
+        write_sentences(out)
+        return
 
     rng = np.random.default_rng(SEED)
     sample = join([synthesize(s, args.voice) for s in SAMPLE_SENTENCES], SAMPLE_PAUSE, rng)
@@ -138,6 +161,16 @@ def main(argv: list[str] | None = None) -> None:
     turns = join([synthesize(text, voice) for voice, text in TURNS], TURNS_PAUSE, rng)
     (out / "two_turns.txt").write_text(" ".join(text for _, text in TURNS) + "\n")
     write(out / "two_turns.wav", turns, RATE, "WAV", "PCM_16")
+    write_sentences(out)
+
+
+def write_sentences(out: Path) -> None:
+    """``sentences.wav``: :data:`SENTENCES` with ~1 s pauses (its own seeded noise floor)."""
+    rng = np.random.default_rng(SEED + 1)
+    speech = [synthesize(s, SENTENCES_VOICE) for s in SENTENCES]
+    samples = join(speech, SENTENCES_PAUSE, rng)
+    (out / "sentences.txt").write_text(" ".join(SENTENCES) + "\n")
+    write(out / "sentences.wav", samples, RATE, "WAV", "PCM_16")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ __all__ = [
     "format_words",
     "mulaw_to_pcm16",
     "parse_bool",
+    "plain_words",
 ]
 
 ENCODINGS = ("pcm_s16le", "pcm_mulaw")
@@ -80,6 +81,21 @@ class AudioInput:
 
     def flush(self) -> bytes:
         return self._resampler.flush()
+
+
+_PUNCTUATION = '.,?!;:"()[]\u2014\u2026'
+
+
+def plain_text(text: str) -> str:
+    """A word as unformatted transcripts show it: lower case, no punctuation around it."""
+    bare = text.strip(_PUNCTUATION + "-'")
+    return (bare or text).lower()
+
+
+def plain_words(words: Sequence[RecognizedWord]) -> list[RecognizedWord]:
+    """Engine words as unformatted (partial, v2 partial, v3 unformatted) messages carry them:
+    engines that punctuate and case (Whisper) are brought to the raw form pocketsphinx gives."""
+    return [replace(w, text=plain_text(w.text)) for w in words]
 
 
 def format_words(words: Sequence[RecognizedWord]) -> list[RecognizedWord]:

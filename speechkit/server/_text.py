@@ -10,7 +10,8 @@ does with models and the local server does with fixed rules:
 * With ``format_text`` on, ``i`` becomes ``I``.
 * With ``punctuate`` on, the first word of each sentence (split by
   :func:`speechkit._core.text.sentence_spans` over the raw words) is capitalized and a period
-  is added to its last word when it has no terminal punctuation.
+  is added to its last word when it has no terminal punctuation. With it off, words lose the
+  punctuation and case an engine may have written (Whisper does; pocketsphinx does not).
 * ``custom_spelling`` rules replace whole words, keeping trailing punctuation.
 
 All times are integer milliseconds. Nothing here does I/O.
@@ -109,6 +110,13 @@ def apply_custom_spelling(
     return out
 
 
+def _unpunctuated(text: str, *, keep_i: bool) -> str:
+    bare = text.strip('.,?!;:"()[]\u2014\u2026-')
+    if not bare:
+        return text
+    return "I" if keep_i and bare in ("I", "i") else bare.lower()
+
+
 def format_words(
     words: Sequence[Word],
     *,
@@ -128,7 +136,9 @@ def format_words(
         kept = [replace(w, text="I") if w.text == "i" else w for w in kept]
     spans = sentence_spans(kept)
     if not punctuate:
-        return kept, spans
+        # An engine that punctuates and cases (Whisper) loses both, like pocketsphinx's words.
+        plain = [replace(w, text=_unpunctuated(w.text, keep_i=format_text)) for w in kept]
+        return plain, spans
     out = list(kept)
     for begin, end in spans:
         out[begin] = replace(out[begin], text=capitalize_first(out[begin].text))

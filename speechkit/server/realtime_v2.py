@@ -52,6 +52,7 @@ from speechkit.server._streaming import (
     WsChannel,
     format_words,
     parse_bool,
+    plain_words,
 )
 from speechkit.server.assemblyai_rest import error
 from speechkit.server.auth import TokenCheck, raw_key_ok
@@ -139,7 +140,7 @@ class _Session:
         for event in events:
             if not event.words or (not event.is_final and not self.partials):
                 continue
-            words = format_words(event.words) if event.is_final else list(event.words)
+            words = format_words(event.words) if event.is_final else plain_words(event.words)
             message: dict[str, Any] = {
                 "message_type": "FinalTranscript" if event.is_final else "PartialTranscript",
                 "created": _iso(datetime.now(UTC)),

@@ -9,7 +9,8 @@ Implements (spec: ``usm-streaming.yml``, ``streaming-token.yml``; ``protocols.md
   (``pcm_s16le`` | ``pcm_mulaw``), ``format_turns``, ``end_of_turn_confidence_threshold``,
   ``min_turn_silence``, ``max_turn_silence``, ``inactivity_timeout`` (5-3600 s),
   ``speaker_labels``, ``language_detection``, ``keyterms_prompt`` (JSON array), ``token``;
-  ``speech_model``, ``vad_threshold`` and other options are accepted and ignored.
+  ``speech_model`` (``u3-rt-pro``: see below; other models behave alike), ``vad_threshold`` and
+  other options are accepted and ignored.
   Auth: ``Authorization: <key or token>`` or ``?token=``.
 * Client → server: binary audio chunks of 50-1000 ms; ``UpdateConfiguration``, ``ForceEndpoint``,
   ``KeepAlive``, ``Terminate``.
@@ -18,6 +19,13 @@ Implements (spec: ``usm-streaming.yml``, ``streaming-token.yml``; ``protocols.md
   with ``format_turns=true`` the unformatted end-of-turn ``Turn`` is followed by a formatted one
   with the same ``turn_order`` (first letter capitalized, final period), as in the 2025-07 docs;
   ``Termination {audio_duration_seconds, session_duration_seconds}`` then close 1000.
+  Partials and unformatted turns carry words in lower case without punctuation, whatever the
+  engine writes (Whisper punctuates; its own punctuation is kept in formatted turns).
+* ``speech_model=u3-rt-pro`` (``usm-streaming-u3-pro.yml``): ``SpeechStarted {timestamp,
+  confidence}`` before a turn's first message (at its first recognized word); partials carry the
+  engine's text with every word in ``transcript`` and ``end_of_turn_confidence`` 0; a turn ends
+  with one formatted ``Turn`` (``turn_is_formatted`` equals ``end_of_turn``, confidence 1);
+  ``min_turn_silence``/``max_turn_silence`` default to 100/1000 ms.
 * Close codes: 1008 unauthorized, 3005 server error (the engine failed), 3006 invalid message /
   JSON / query value, 3007 chunk outside 50-1000 ms, 3008 session expired, 3009 no free engine
   stream (too many concurrent sessions).
@@ -57,6 +65,7 @@ from speechkit.server._streaming import (
     WsChannel,
     format_words,
     parse_bool,
+    plain_words,
 )
 from speechkit.server.assemblyai_rest import error
 from speechkit.server.auth import TokenCheck, raw_key_ok
@@ -127,7 +136,10 @@ class _Session:
             self.format_turns = parse_bool(q.get("format_turns"), "format_turns")
             self.speaker_labels = parse_bool(q.get("speaker_labels"), "speaker_labels")
             self.language_detection = parse_bool(q.get("language_detection"), "language_detection")
+            self.u3_pro = q.get("speech_model") == U3_PRO
             self.config: dict[str, float] = {"end_of_turn_confidence_threshold": 0.4}
+            if self.u3_pro:  # the u3-rt-pro spec's defaults
+                self.config.update(min_turn_silence=100, max_turn_silence=1000)
             self.update_config({k: q[k] for k in (*_CONFIG_LIMITS, _OLD_MIN_SILENCE) if k in q})
             self.inactivity: float | None = None
             if "inactivity_timeout" in q:
@@ -213,7 +225,24 @@ class _Session:
             elif event.words:
                 await self._partial(event)
 
+    async def _speech_started(self, event: StreamEvent) -> None:
+        """u3-rt-pro: ``SpeechStarted`` before a turn's first message, at its first word."""
+        if self.u3_pro and not self.turn_has_messages and event.words:
+            first = event.words[0]
+            await self.channel.send_json(
+                {
+                    "type": "SpeechStarted",
+                    "timestamp": first.start,
+                    "confidence": round(first.confidence, 6),
+                }
+            )
+
     async def _partial(self, event: StreamEvent) -> None:
+        await self._speech_started(event)
+        if not self.u3_pro:  # Universal Streaming partials are unformatted
+            event = StreamEvent(
+                tuple(plain_words(event.words)), False, event.end_of_turn_confidence
+            )
         texts = [w.text for w in event.words]
         fixed = len(self.final_words)
         # A word is final once it is unchanged over two partials and is not the newest word.
@@ -228,6 +257,8 @@ class _Session:
         words = [self._word(w, True) for w in self.final_words]
         words += [self._word(w, False) for w in event.words[len(self.final_words) :]]
         transcript = " ".join(w.text for w in self.final_words)
+        if self.u3_pro:  # the spec's example shows every word of the partial in transcript
+            transcript = " ".join(w.text for w in event.words)
         self.turn_has_messages = True
         await self.channel.send_json(
             self._turn(
@@ -235,26 +266,30 @@ class _Session:
                 transcript=transcript,
                 end=False,
                 formatted=False,
-                eot=event.end_of_turn_confidence,
+                eot=0.0 if self.u3_pro else event.end_of_turn_confidence,
             )
         )
 
     async def _end_turn(self, event: StreamEvent) -> None:
         if not event.words and not self.turn_has_messages:
             return
-        raw = list(event.words)
+        await self._speech_started(event)
+        raw = plain_words(event.words)
         eot = event.end_of_turn_confidence
-        await self.channel.send_json(
-            self._turn(
-                [self._word(w, True) for w in raw],
-                transcript=" ".join(w.text for w in raw),
-                end=True,
-                formatted=False,
-                eot=eot,
+        if not self.u3_pro:
+            await self.channel.send_json(
+                self._turn(
+                    [self._word(w, True) for w in raw],
+                    transcript=" ".join(w.text for w in raw),
+                    end=True,
+                    formatted=False,
+                    eot=eot,
+                )
             )
-        )
-        if self.format_turns:
-            pretty = format_words(raw)
+        if self.format_turns or self.u3_pro:
+            # u3-rt-pro turns are always formatted: turn_is_formatted equals end_of_turn.
+            pretty = format_words(event.words)
+            eot = 1.0 if self.u3_pro else eot
             await self.channel.send_json(
                 self._turn(
                     [self._word(w, True) for w in pretty],
@@ -312,6 +347,7 @@ class _Session:
         await self.send_events(await self.stream.finish())
 
 
+U3_PRO = "u3-rt-pro"
 _DEFAULT_MIN_TURN_SILENCE = 400  # ms, the spec's defaults
 _DEFAULT_MAX_TURN_SILENCE = 1280
 _OLD_MIN_SILENCE = "min_end_of_turn_silence_when_confident"

@@ -137,3 +137,30 @@ def test_close_leaves_no_worker_processes(sphinx: LocalServer) -> None:
         started = time.monotonic()
     assert time.monotonic() - started < 5
     assert _child_pids() - before == set()
+
+
+async def test_v3_defaults_end_one_turn_per_sentence(sphinx: LocalServer) -> None:
+    # The turn rules are shared with the Whisper engine: with the v3 defaults (400 ms when
+    # confident, 1280 ms in any case) sentences.wav's 1 s pauses end a turn each. pocketsphinx's
+    # confidence grows with the pause, so it ends its turns at 0.4 * 1280 ms of silence.
+    import soundfile
+
+    pcm = soundfile.read(AUDIO / "sentences.wav", dtype="int16")[0].tobytes()
+    messages: list[dict[str, Any]] = []
+    async with connect(f"{sphinx.ws_base_url}/v3/ws?sample_rate=16000") as ws:
+
+        async def read() -> None:
+            with contextlib.suppress(ConnectionClosed):
+                async for raw in ws:
+                    messages.append(json.loads(raw))
+
+        reader = asyncio.create_task(read())
+        for i in range(0, len(pcm), 3200):
+            await ws.send(pcm[i : i + 3200])
+            await asyncio.sleep(0.002)
+        await ws.send(json.dumps({"type": "Terminate"}))
+        await asyncio.wait_for(reader, 60)
+    ends = [m for m in messages if m.get("end_of_turn")]
+    assert [m["turn_order"] for m in ends] == list(range(8)), [m["transcript"] for m in ends]
+    reference = (AUDIO / "sentences.txt").read_text()
+    assert word_error_rate(reference, " ".join(m["transcript"] for m in ends)) <= 0.45
