@@ -207,6 +207,23 @@ def segment_json(words: list[_text.Word], span: tuple[int, int]) -> dict[str, An
     }
 
 
+#: ``Transcript`` fields that no version of the spec allows to be ``null``: absent instead, as in
+#: the spec's own examples.
+_NEVER_NULL = (
+    "audio_channels",
+    "error",
+    "prompt",
+    "keyterms_prompt",
+    "redact_pii_sub",
+    "language_code",
+    "language_detection_options",
+    "redact_pii_audio_options",
+    "speech_model_used",
+    "speech_understanding",
+    "translated_texts",
+)
+
+
 def transcript_json(job: Job) -> dict[str, Any]:
     """The spec's ``Transcript`` object for ``job`` (request options echoed)."""
     p = job.params
@@ -266,8 +283,6 @@ def transcript_json(job: Job) -> dict[str, Any]:
         "keyterms_prompt": p.get("keyterms_prompt"),
         "prompt": p.get("prompt"),
         "temperature": p.get("temperature"),
-        "word_boost": p.get("word_boost", []),
-        "boost_param": p.get("boost_param"),
         "filter_profanity": p.get("filter_profanity", False),
         "remove_audio_tags": p.get("remove_audio_tags"),
         "speech_threshold": p.get("speech_threshold"),
@@ -299,6 +314,10 @@ def transcript_json(job: Job) -> dict[str, Any]:
             intelligence = _intelligence.intelligence_json(p, words, spans)
             job.cache["aai_intelligence"] = intelligence
         data.update(intelligence)
+    # word_boost and boost_param left the spec in 2025; echoed only to clients that send them.
+    for legacy in ("word_boost", "boost_param"):
+        if legacy in p:
+            data[legacy] = p[legacy]
     if job.deleted:
         data.update(
             audio_url=DELETED_URL,
@@ -309,4 +328,7 @@ def transcript_json(job: Job) -> dict[str, Any]:
             webhook_url=DELETED_URL if p.get("webhook_url") else None,
             language_code=None,
         )
+    for name in _NEVER_NULL:
+        if data.get(name, 0) is None:
+            del data[name]  # the spec allows the field to be absent, never null
     return data

@@ -24,9 +24,11 @@ Inputs are the sentences of completed ``transcript_ids`` (400 for unknown or unf
   "let's", "please", ... or an imperative first word).
 
 ``usage`` counts words, not model tokens. ``max_output_size`` caps the response's words.
-``final_model``, ``temperature`` and ``context`` are accepted and ignored. Responses carry an
-extra ``"model": "speechkit/extractive-stand-in"`` field and an ``X-Speechkit-Lemur`` header so
-nobody mistakes them for model output.
+``final_model``, ``temperature`` and ``context`` are accepted and ignored. The older request
+form ``sources: [{"id": ..., "type": "transcript"}]`` (AssemblyAI's 0.x SDK) is accepted as
+``transcript_ids``. Response bodies carry exactly the spec's fields; the ``X-Speechkit-Lemur``
+and ``X-Speechkit-Lemur-Model: speechkit/extractive-stand-in`` headers say they are a stand-in,
+so nobody mistakes them for model output.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ __all__ = ["STAND_IN_MODEL", "routes"]
 STAND_IN_MODEL = "speechkit/extractive-stand-in"
 _HEADERS = {
     "X-Speechkit-Lemur": "extractive stand-in, not a language model",
+    "X-Speechkit-Lemur-Model": STAND_IN_MODEL,
     "X-RateLimit-Limit": "1000",
     "X-RateLimit-Remaining": "999",
     "X-RateLimit-Reset": "60",
@@ -85,8 +88,20 @@ def _content_words(text: str) -> list[str]:
     return [w for w in _text.normalize(text).split() if w not in _STOPWORDS]
 
 
+def _source_ids(sources: Any) -> list[str]:
+    """Transcript ids of the 0.x SDK's ``sources`` form: ``[{"id": ..., "type": "transcript"}]``."""
+    if not isinstance(sources, list) or not all(
+        isinstance(s, dict) and s.get("type") == "transcript" and isinstance(s.get("id"), str)
+        for s in sources
+    ):
+        raise _BadRequest('sources must be an array of {"id": ..., "type": "transcript"} objects.')
+    return [s["id"] for s in sources]
+
+
 def _sentences(state: ServerState, body: dict[str, Any]) -> list[str]:
     ids = body.get("transcript_ids")
+    if ids is None and body.get("sources") is not None:
+        ids = _source_ids(body["sources"])
     input_text = body.get("input_text")
     if ids is None and not input_text:
         raise _BadRequest("Either transcript_ids or input_text must be provided.")
@@ -220,7 +235,6 @@ async def _generate(request: Request, kind: str) -> Response:
             "output_tokens": _count_words(response),
         },
         "response": response,
-        "model": STAND_IN_MODEL,
     }
     state.lemur[data["request_id"]] = data
     return JSONResponse(data, headers=_HEADERS)
