@@ -30,7 +30,7 @@ from typing import Any
 from speechkit._core import text as core_text
 from speechkit.server import _text
 
-__all__ = ["intelligence_json"]
+__all__ = ["entity_spans", "intelligence_json"]
 
 
 def _set(text: str) -> frozenset[str]:
@@ -169,27 +169,33 @@ def _highlights(words: Sequence[_text.Word], tokens: Sequence[str]) -> dict[str,
     return {"status": "success", "results": results}
 
 
-def _entities(words: Sequence[_text.Word], tokens: Sequence[str]) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
+def entity_spans(words: Sequence[_text.Word]) -> list[tuple[int, int, str]]:
+    """Gazetteer matches, longest first, as ``(begin, end, entity_type)`` word index spans."""
+    tokens = [_token(w.text) for w in words]
+    found: list[tuple[int, int, str]] = []
     i = 0
     while i < len(tokens):
         for size in range(min(_LONGEST_ENTITY, len(tokens) - i), 0, -1):
             kind = _ENTITIES.get(" ".join(tokens[i : i + size]))
             if kind is not None:
-                text = " ".join(w.text for w in words[i : i + size]).rstrip(".,?!;:")
-                found.append(
-                    {
-                        "entity_type": kind,
-                        "text": text,
-                        "start": words[i].start,
-                        "end": words[i + size - 1].end,
-                    }
-                )
+                found.append((i, i + size, kind))
                 i += size
                 break
         else:
             i += 1
     return found
+
+
+def _entities(words: Sequence[_text.Word]) -> list[dict[str, Any]]:
+    return [
+        {
+            "entity_type": kind,
+            "text": " ".join(w.text for w in words[begin:end]).rstrip(".,?!;:"),
+            "start": words[begin].start,
+            "end": words[end - 1].end,
+        }
+        for begin, end, kind in entity_spans(words)
+    ]
 
 
 def _sentiments(
@@ -351,7 +357,7 @@ def intelligence_json(
     if params.get("auto_highlights"):
         out["auto_highlights_result"] = _highlights(words, tokens)
     if params.get("entity_detection"):
-        out["entities"] = _entities(words, tokens)
+        out["entities"] = _entities(words)
     if params.get("sentiment_analysis"):
         out["sentiment_analysis_results"] = _sentiments(words, tokens, sentences)
     if params.get("content_safety"):

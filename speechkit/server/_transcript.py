@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any, cast
 
 from speechkit._core import text as core_text
-from speechkit.server import _intelligence, _text
+from speechkit.server import _intelligence, _pii, _text
 from speechkit.server.jobs import Job, JobStatus
 
 __all__ = [
@@ -163,6 +163,9 @@ def _speaker_count(params: dict[str, Any]) -> int:
 def present_words(job: Job) -> tuple[list[_text.Word], list[tuple[int, int]]]:
     """The job's words as the REST API shows them, and the sentence spans (memoized).
 
+    With ``redact_pii`` the PII rules of :mod:`._pii` substitute the words they find, and the
+    redacted time ranges (ms) are kept in ``job.cache["pii_ranges"]`` for the redacted audio.
+
     With ``speaker_labels`` the paragraphs take turns among the expected speakers (``A``, ``B``,
     ...; one speaker, ``A``, unless ``speakers_expected`` says more): a stand-in for diarization.
     """
@@ -181,6 +184,8 @@ def present_words(job: Job) -> tuple[list[_text.Word], list[tuple[int, int]]]:
         disfluencies=p.get("disfluencies", False),
     )
     words = _text.apply_custom_spelling(words, p.get("custom_spelling"))
+    words, spans, redacted = _pii.apply(p, words, spans)
+    job.cache["pii_ranges"] = redacted
     if p.get("speaker_labels") and words:
         speakers = _speaker_count(p)
         for n, (begin, end) in enumerate(core_text.paragraph_spans(words, spans)):

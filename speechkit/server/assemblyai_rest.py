@@ -33,7 +33,11 @@ Departures from the real service:
   is rule-based (:mod:`speechkit.server._intelligence`): every field has the service's shape, but
   the labels come from keyword lists, not models.
   ``filter_profanity`` and ``speech_threshold`` are echoed but not applied.
-* "Redacted" audio is the processed audio unchanged (no PII detection), always served as WAV.
+* PII redaction is rule-based (:mod:`speechkit.server._pii`): it finds names, numbers, phone
+  numbers, e-mail addresses, URLs, dates, times, money amounts, ages and the gazetteer's places,
+  organizations, ...; other policies are accepted and find nothing. Redacted audio (``mp3`` by
+  default, ``wav`` per ``redact_pii_audio_quality``) has each redacted span beeped, or silenced
+  with ``redact_pii_audio_options.override_audio_redaction_method = "silence"``.
 * ``speech_models`` is not required (older SDKs do not send it).
 """
 
@@ -56,6 +60,7 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from speechkit._core import text as core_text
+from speechkit.server import _pii
 from speechkit.server._transcript import (
     DELETED_URL,
     ParamError,
@@ -359,12 +364,25 @@ async def redacted_audio(request: Request) -> Response:
         or _redacted_expired(state, job, asyncio.get_running_loop().time())
     ):
         return error(400, "Redacted audio has expired and is no longer available.")
+    words, _ = present_words(job)
+    options = job.params.get("redact_pii_audio_options") or {}
+    if not words and not options.get("return_redacted_no_speech_audio"):
+        return error(
+            400,
+            "Redacted audio is not available: no speech was detected in the audio (set "
+            "redact_pii_audio_options.return_redacted_no_speech_audio to get it anyway).",
+        )
+    extension = _redacted_extension(job)
     return JSONResponse(
         {
             "status": "redacted_audio_ready",
-            "redacted_audio_url": f"{base_url(request)}/v2/redacted-audio/{job.id}.wav",
+            "redacted_audio_url": f"{base_url(request)}/v2/redacted-audio/{job.id}.{extension}",
         }
     )
+
+
+def _redacted_extension(job: Job) -> str:
+    return "wav" if job.params.get("redact_pii_audio_quality") == "wav" else "mp3"
 
 
 def wav_bytes(pcm: bytes, sample_rate: int) -> bytes:
@@ -380,9 +398,27 @@ def wav_bytes(pcm: bytes, sample_rate: int) -> bytes:
 
 async def redacted_audio_file(request: Request) -> Response:
     job = _find(request)
-    if job is None or job.pcm is None or job.deleted:
+    extension = request.path_params["extension"]
+    if job is None or job.pcm is None or job.deleted or extension != _redacted_extension(job):
         return error(404, "Not found")
-    return Response(wav_bytes(job.pcm, job.sample_rate), media_type="audio/wav")
+    cached: tuple[bytes, str] | None = job.cache.get("redacted_audio")
+    if cached is None:
+        present_words(job)  # finds the redacted ranges
+        offset = int(job.params.get("audio_start_from") or 0)
+        ranges = [(a - offset, b - offset) for a, b in job.cache.get("pii_ranges", [])]
+        options = job.params.get("redact_pii_audio_options") or {}
+        silence = options.get("override_audio_redaction_method") == "silence"
+        pcm, rate = job.pcm, job.sample_rate
+        assert pcm is not None
+
+        def build() -> tuple[bytes, str]:
+            redacted = _pii.redact_audio(pcm, rate, ranges, silence=silence)
+            return _pii.redacted_audio_file(redacted, rate, extension)
+
+        cached = await asyncio.to_thread(build)
+        job.cache["redacted_audio"] = cached
+    data, media_type = cached
+    return Response(data, media_type=media_type)
 
 
 def routes() -> list[Route]:
@@ -400,5 +436,7 @@ def routes() -> list[Route]:
         Route(t + "/paragraphs", paragraphs, methods=["GET"]),
         Route(t + "/word-search", word_search, methods=["GET"]),
         Route(t + "/redacted-audio", redacted_audio, methods=["GET"]),
-        Route("/v2/redacted-audio/{transcript_id}.wav", redacted_audio_file, methods=["GET"]),
+        Route(
+            "/v2/redacted-audio/{transcript_id}.{extension}", redacted_audio_file, methods=["GET"]
+        ),
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 import uuid
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+import soundfile as sf
 
 from speechkit.server.runner import LocalServer
 
@@ -403,7 +405,9 @@ def test_redacted_audio(make_server: Callable[..., LocalServer], wav: Callable[.
         assert body["status"] == "redacted_audio_ready"
         audio = httpx.get(body["redacted_audio_url"])  # no auth, like a pre-signed URL
         assert audio.status_code == 200
-        assert audio.content[:4] == b"RIFF"
+        assert body["redacted_audio_url"].endswith(".mp3")  # the spec's default quality
+        assert audio.headers["content-type"] == "audio/mpeg"
+        assert sf.info(io.BytesIO(audio.content)).format == "MP3"
         wait_done(c, plain["id"])
         not_requested = c.get(f"/v2/transcript/{plain['id']}/redacted-audio")
         assert not_requested.status_code == 400
