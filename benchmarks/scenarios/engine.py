@@ -1,25 +1,33 @@
-"""Scenario 7: real-time factor of the local offline engine (pocketsphinx), batch and streaming.
+"""Scenario 7: the offline engines side by side: Whisper (tiny.en, faster-whisper) and pocketsphinx.
 
-Real-time factor (RTF) = processing time / audio duration; below 1 is faster than real time. The
-engine runs as the server runs it (worker processes, two on this 2-core machine), measured in
-this process after the workers have loaded their models (startup is reported separately):
+For each engine, as the server runs it (worker processes), after the workers loaded their models
+(startup is reported separately), on two recordings the project's flite script makes:
+``examples/audio/sample.wav`` (21 s, five sentences, 0.9 s pauses) and ``sentences.wav`` (37 s,
+eight sentences, 1 s pauses, another voice):
 
-- batch: one ``transcribe`` of the whole recording (median of the runs);
-- batch, parallel: one job per worker at once (wall time / duration);
-- streaming: 100 ms chunks fed as fast as the engine takes them, then ``finish`` (total time /
-  duration), with the 95th percentile of one ``feed`` call;
-- decode: ``decode_audio`` of a 10-minute 44.1 kHz stereo WAV to 16 kHz mono (full mode only).
+- batch: one ``transcribe`` of the recording: real-time factor (RTF = wall time / audio
+  duration) and word error rate (WER, punctuation and case ignored);
+- streaming: 100 ms chunks fed as fast as the engine takes them, with the v3 turn defaults
+  (400 ms of silence when confident, 1280 ms in any case), then ``finish``: RTF (wall), the
+  CPU seconds of the stream's worker per audio second, WER of the finals, finals per sentence;
+- final latency: for each final, the audio between the utterance's last word and the chunk that
+  ended it (the pause the rules waited for) plus the wall time of the ``feed`` call that returned
+  it: how long after the end of speech a real-time client would get the final (valid while the
+  streaming RTF is below 1);
+- memory: peak resident set (VmHWM) of each worker process.
 
-The recording is ``examples/audio/sample.wav`` repeated three times (once in quick mode); word
-error rates against its transcript show the engine still recognizes what it is timed on. There
-is no peer: the ``assemblyai`` package has no local engine. Target: RTF <= 0.3, batch and
-streaming.
+Full mode also decodes sample.wav in batch with beam sizes 1 and 5 and one or two CPU threads
+(Whisper's defaults, beam 5 and one thread per worker, come from these figures), and times
+``decode_audio`` of a 10-minute 44.1 kHz stereo WAV. There is no peer: the ``assemblyai`` package
+has no local engine. Targets for Whisper (issue 11): WER <= 0.08 on the samples, batch RTF <=
+0.25, streaming RTF <= 0.5, final <= 1.5 s after the end of an utterance, <= 400 MB per worker.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+import os
 import statistics
 import time
 from pathlib import Path
@@ -28,61 +36,113 @@ from typing import Any
 from benchmarks._figures import Figure
 
 NAME = "engine"
-TITLE = "Offline engine real-time factor"
+TITLE = "Offline engines: Whisper vs pocketsphinx"
 SETTINGS = (
-    "`PocketsphinxEngine(workers=2)` in the benchmark process, models loaded first; "
-    "`examples/audio/sample.wav` x3 (x1 in quick mode); streaming in 100 ms chunks, unpaced."
+    "`WhisperEngine(workers=1)` (tiny.en int8, beam 5, 1 thread) and "
+    "`PocketsphinxEngine(workers=1)` in the benchmark process, models loaded first; "
+    "`examples/audio/sample.wav` and `sentences.wav` (sample.wav only in quick mode); "
+    "streaming in 100 ms chunks, unpaced, v3 turn defaults (400/1280 ms, threshold 0.4)."
 )
 
 CHUNK_BYTES = 3200  # 100 ms of 16 kHz 16-bit mono
-WORKERS = 2
-TARGET_RTF = 0.3
+TARGETS = {"wer": 0.08, "batch_rtf": 0.25, "stream_rtf": 0.5, "latency_s": 1.5, "rss_mb": 400}
+MIB = 1024 * 1024
 
 
-async def _measure(pcm: bytes, duration: float, reference: str, repeat: int) -> dict[str, Any]:
-    from speechkit.engines.pocketsphinx_engine import PocketsphinxEngine
+def _peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _cpu_seconds(pid: int) -> float:
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
+async def _stream(engine: Any, pcm: bytes, duration: float) -> dict[str, Any]:
+    stream = engine.open_stream()
+    stream.set_turn_silence(400, 1280, 0.4)
+    await stream.feed(b"")  # the first call waits for the worker's model, if loading
+    pid = stream._worker.pid
+    cpu_before = _cpu_seconds(pid)
+    finals: list[Any] = []
+    latencies: list[float] = []
+    started = time.perf_counter()
+    for i in range(0, len(pcm), CHUNK_BYTES):
+        before = time.perf_counter()
+        events = await stream.feed(pcm[i : i + CHUNK_BYTES])
+        took = time.perf_counter() - before
+        chunk_end_ms = (i + CHUNK_BYTES) / 32
+        for event in events:
+            if event.is_final:
+                finals.append(event)
+                waited = max(0.0, chunk_end_ms - event.words[-1].end) / 1000
+                latencies.append(waited + took)
+    finals += [e for e in await stream.finish() if e.is_final]
+    wall = time.perf_counter() - started
+    cpu = _cpu_seconds(pid) - cpu_before
+    rss = _peak_rss_mb(pid)
+    await stream.aclose()
+    return {
+        "rtf": wall / duration,
+        "cpu_rtf": cpu / duration,
+        "finals": finals,
+        "latencies": latencies,
+        "rss_mb": rss,
+    }
+
+
+async def _measure(
+    name: str, recordings: dict[str, tuple[bytes, float, str]], sweep: bool
+) -> dict[str, Any]:
+    from speechkit.engines import create_engine
     from speechkit.engines.wer import word_error_rate
 
     results: dict[str, Any] = {}
-    engine = PocketsphinxEngine(workers=WORKERS)
+    engine = create_engine(name, workers=1)
     try:
         started = time.perf_counter()
         await engine.start()
         results["startup_seconds"] = time.perf_counter() - started
-
-        batch_times, text = [], ""
-        for _ in range(repeat):
+        for label, (pcm, duration, reference) in recordings.items():
             started = time.perf_counter()
             text = (await engine.transcribe(pcm)).text
-            batch_times.append(time.perf_counter() - started)
-        results["batch_rtf"] = [t / duration for t in batch_times]
-        results["batch_wer"] = word_error_rate(reference, text)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(engine.transcribe(pcm) for _ in range(WORKERS)))
-        results["batch_parallel_rtf"] = (time.perf_counter() - started) / duration
-
-        stream_times, latencies = [], []
-        for _ in range(repeat):
-            stream = engine.open_stream()
-            finals: list[str] = []
-            await stream.feed(b"")  # the first call waits for the worker's model, if loading
-            started = time.perf_counter()
-            for i in range(0, len(pcm), CHUNK_BYTES):
-                before = time.perf_counter()
-                events = await stream.feed(pcm[i : i + CHUNK_BYTES])
-                latencies.append(time.perf_counter() - before)
-                finals += [e.text for e in events if e.is_final]
-            finals += [e.text for e in await stream.finish()]
-            stream_times.append(time.perf_counter() - started)
-            await stream.aclose()
-            text = " ".join(finals)
-        results["stream_rtf"] = [t / duration for t in stream_times]
-        results["stream_wer"] = word_error_rate(reference, text)
-        latencies.sort()
-        results["feed_ms_p95"] = latencies[int(len(latencies) * 0.95)] * 1000
+            results[f"{label}_batch_rtf"] = (time.perf_counter() - started) / duration
+            results[f"{label}_batch_wer"] = word_error_rate(reference, text)
+            stream = await _stream(engine, pcm, duration)
+            results[f"{label}_stream_rtf"] = stream["rtf"]
+            results[f"{label}_stream_cpu_rtf"] = stream["cpu_rtf"]
+            finals = stream["finals"]
+            results[f"{label}_stream_wer"] = word_error_rate(
+                reference, " ".join(e.text for e in finals)
+            )
+            results[f"{label}_finals"] = len(finals)
+            results[f"{label}_sentences"] = reference.count(".") + reference.count("?")
+            results.setdefault("latencies", []).extend(stream["latencies"])
+            results["stream_rss_mb"] = max(results.get("stream_rss_mb", 0.0), stream["rss_mb"])
+        results["batch_rss_mb"] = max(_peak_rss_mb(pid) for pid in engine.worker_pids())
     finally:
         await engine.aclose()
+    results["load"] = os.getloadavg()[0]
+    if sweep and name == "whisper":
+        pcm, duration, reference = recordings["sample"]
+        for beam, threads in ((1, 1), (5, 1), (5, 2)):
+            variant = create_engine(name, workers=1, beam_size=beam, threads=threads)
+            try:
+                await variant.start()
+                started = time.perf_counter()
+                text = (await variant.transcribe(pcm)).text
+                rtf = (time.perf_counter() - started) / duration
+                results[f"sweep_b{beam}_t{threads}"] = (rtf, word_error_rate(reference, text))
+            finally:
+                await variant.aclose()
     return results
 
 
@@ -102,46 +162,132 @@ def _decode_seconds() -> float:
 
 def run(quick: bool, runs: int) -> list[Figure]:
     from speechkit.engines.audio import decode_audio
+    from speechkit.engines.whisper_engine import whisper_available
 
     root = Path(__file__).resolve().parents[2] / "examples" / "audio"
-    copies = 1 if quick else 3
-    decoded = decode_audio((root / "sample.wav").read_bytes())
-    pcm = decoded.pcm * copies
-    duration = decoded.duration * copies
-    reference = " ".join([(root / "sample.txt").read_text()] * copies)
-    repeat = 1 if quick else min(max(runs, 1), 3)  # each repeat costs ~25 s on 2 cores
-    r = asyncio.run(_measure(pcm, duration, reference, repeat))
-    for kind in ("batch", "stream"):
-        if r[f"{kind}_wer"] > 0.5:
-            raise RuntimeError(f"the engine's {kind} word error rate is {r[f'{kind}_wer']:.2f}")
-    batch = statistics.median(r["batch_rtf"])
-    stream = statistics.median(r["stream_rtf"])
-    audio = f"{duration:.1f} s of audio; startup {r['startup_seconds']:.2f} s"
-    decode = "" if quick else f"; decode of 10 min 44.1 kHz stereo WAV: {_decode_seconds():.2f} s"
-    return [
+    recordings: dict[str, tuple[bytes, float, str]] = {}
+    for label in ("sample",) if quick else ("sample", "sentences"):
+        decoded = decode_audio((root / f"{label}.wav").read_bytes())
+        recordings[label] = (decoded.pcm, decoded.duration, (root / f"{label}.txt").read_text())
+    engines = ["whisper", "pocketsphinx"] if whisper_available() else ["pocketsphinx"]
+    figures: list[Figure] = []
+    for name in engines:
+        r = asyncio.run(_measure(name, recordings, sweep=not quick))
+        figures += _figures(name, r, recordings, quick)
+    if not quick:
+        figures.append(
+            Figure(
+                NAME,
+                "decode_audio: 10 min 44.1 kHz stereo WAV to 16 kHz mono",
+                "s",
+                _decode_seconds(),
+            )
+        )
+    return figures
+
+
+def _figures(name: str, r: dict[str, Any], recordings: dict[str, Any], quick: bool) -> list[Figure]:
+    whisper = name == "whisper"
+    limit = 0.5 if quick else None  # quick mode: a smoke check that recognition works at all
+    figures: list[Figure] = []
+
+    def judged(value: float, key: str) -> bool | None:
+        return None if quick or not whisper else value <= TARGETS[key]
+
+    for label in recordings:
+        for kind in ("batch", "stream"):
+            wer = r[f"{label}_{kind}_wer"]
+            if limit is not None and wer > limit:
+                raise RuntimeError(f"{name} {kind} WER on {label}.wav is {wer:.2f}")
+        figures.append(
+            Figure(
+                NAME,
+                f"{name}: WER, {label}.wav, batch / streaming",
+                "",
+                r[f"{label}_batch_wer"],
+                target=f"<= {TARGETS['wer']}" if whisper else "",
+                met=judged(max(r[f"{label}_batch_wer"], r[f"{label}_stream_wer"]), "wer"),
+                notes=(
+                    f"streaming WER {r[f'{label}_stream_wer']:.3f}; finals "
+                    f"{r[f'{label}_finals']} for {r[f'{label}_sentences']} sentences"
+                ),
+            )
+        )
+    batch = statistics.median(r[f"{label}_batch_rtf"] for label in recordings)
+    stream = statistics.median(r[f"{label}_stream_rtf"] for label in recordings)
+    stream_cpu = statistics.median(r[f"{label}_stream_cpu_rtf"] for label in recordings)
+    per_file = ", ".join(
+        f"{label}: batch {r[f'{label}_batch_rtf']:.3f}, stream {r[f'{label}_stream_rtf']:.3f}"
+        for label in recordings
+    )
+    figures.append(
         Figure(
             NAME,
-            "batch real-time factor",
+            f"{name}: batch real-time factor",
             "x",
             batch,
-            target=f"<= {TARGET_RTF}",
-            met=None if quick else batch <= TARGET_RTF,
-            runs=repeat,
+            target=f"<= {TARGETS['batch_rtf']}" if whisper else "",
+            met=judged(batch, "batch_rtf"),
             notes=(
-                f"{audio}; WER {r['batch_wer']:.2f}; one job per worker at once: RTF "
-                f"{r['batch_parallel_rtf']:.3f}{decode}"
+                f"{per_file}; startup {r['startup_seconds']:.2f} s; load average during the "
+                f"run {r['load']:.1f} on {os.cpu_count()} cores (other work slows every figure)"
             ),
-            samples={"speechkit": r["batch_rtf"]},
-        ),
+        )
+    )
+    figures.append(
         Figure(
             NAME,
-            "streaming real-time factor",
+            f"{name}: streaming real-time factor (wall)",
             "x",
             stream,
-            target=f"<= {TARGET_RTF}",
-            met=None if quick else stream <= TARGET_RTF,
-            runs=repeat,
-            notes=f"{audio}; WER {r['stream_wer']:.2f}; feed() p95 {r['feed_ms_p95']:.1f} ms",
-            samples={"speechkit": r["stream_rtf"]},
-        ),
-    ]
+            target=f"<= {TARGETS['stream_rtf']}" if whisper else "",
+            met=judged(stream, "stream_rtf"),
+            notes=f"worker CPU seconds per audio second: {stream_cpu:.3f}",
+        )
+    )
+    latencies = sorted(r["latencies"])
+    worst = latencies[-1] if latencies else float("nan")
+    figures.append(
+        Figure(
+            NAME,
+            f"{name}: final after end of utterance (max)",
+            "s",
+            worst,
+            target=f"<= {TARGETS['latency_s']}" if whisper else "",
+            met=judged(worst, "latency_s"),
+            notes=f"median {statistics.median(latencies):.2f} s over {len(latencies)} finals"
+            if latencies
+            else "",
+        )
+    )
+    rss = max(r["batch_rss_mb"], r["stream_rss_mb"])
+    figures.append(
+        Figure(
+            NAME,
+            f"{name}: peak RSS per worker",
+            "MB",
+            rss,
+            target=f"<= {TARGETS['rss_mb']}" if whisper else "",
+            met=judged(rss, "rss_mb"),
+            notes=(
+                f"batch worker {r['batch_rss_mb']:.0f} MB, "
+                f"stream worker {r['stream_rss_mb']:.0f} MB"
+            ),
+        )
+    )
+    sweep = {k: v for k, v in r.items() if k.startswith("sweep_")}
+    if sweep:
+        figures.append(
+            Figure(
+                NAME,
+                f"{name}: batch RTF / WER by beam and threads (sample.wav)",
+                "x",
+                sweep["sweep_b5_t1"][0],
+                notes="; ".join(
+                    f"beam {k.split('_')[1][1:]} threads {k.split('_')[2][1:]}: RTF {v[0]:.3f}, "
+                    f"WER {v[1]:.3f}"
+                    for k, v in sweep.items()
+                ),
+            )
+        )
+    return figures
