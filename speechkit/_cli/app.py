@@ -173,6 +173,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--protocol", choices=("v3", "v2"), default="v3", help="streaming API version"
     )
     stream.add_argument(
+        "--timeout",
+        type=positive_float,
+        metavar="SECONDS",
+        help="the longest to wait at the end for the last transcripts (default: while the "
+        "server makes progress, up to 5 s plus 3x the audio it has not confirmed); audio not "
+        "transcribed by then makes the command exit 1",
+    )
+    stream.add_argument(
         "-f",
         "--format",
         choices=("text", "json"),

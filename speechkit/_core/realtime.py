@@ -99,6 +99,11 @@ logger = logging.getLogger("speechkit.realtime")
 
 _MAX_ATTEMPT_RECORDS = 50
 
+#: By default close() may wait this many times the outstanding audio's duration (on top of
+#: ``terminate_timeout``): a server transcribes at about real time, and a file sent unpaced
+#: leaves it that much work. Progress (any message) is what keeps close() waiting; this bounds it.
+CLOSE_PROCESSING_FACTOR = 3.0
+
 
 def _handshake_status(status: int) -> tuple[bool, str]:
     """(retryable, meaning) for an HTTP status that refused the websocket upgrade."""
@@ -163,7 +168,11 @@ class RealtimeSession:
         self._last_send_at = 0.0
         self._unsent_since: float | None = None
         self._close_requested = False
-        self._close_deadline: float | None = None
+        self._close_deadline: float | None = None  # the hard limit of close()
+        self._close_stall: float | None = None  # give up after this long without progress
+        self._last_progress = 0.0
+        self._started = False
+        self._losses: list[RealtimeAudioLostError] = []
         self._reconfiguring = False
         self._reconfigure_deadline: float | None = None
         self._pending_force = False
@@ -215,6 +224,23 @@ class RealtimeSession:
         )
 
     @property
+    def lost_audio(self) -> RealtimeAudioLostError | None:
+        """All audio of this session that was not transcribed, as one error (``None``: none).
+
+        The shells raise it from ``close()``: losing audio is an error the caller sees, not
+        only a log line."""
+        if len(self._losses) <= 1:
+            return self._losses[0] if self._losses else None
+        total = sum(loss.lost_ms for loss in self._losses)
+        first = min(loss.start_ms for loss in self._losses)
+        details = "; ".join(str(loss) for loss in self._losses)
+        return RealtimeAudioLostError(
+            f"{total} ms of audio in {len(self._losses)} stretches were not transcribed: {details}",
+            lost_ms=total,
+            start_ms=first,
+        )
+
+    @property
     def has_output(self) -> bool:
         """Whether :meth:`data_to_send` has frames waiting."""
         return bool(self._out)
@@ -255,6 +281,7 @@ class RealtimeSession:
         """The websocket handshake succeeded; the session begins when the server says so."""
         self._socket_open = True
         self._last_send_at = now
+        self._last_progress = now
         if self.is_finished:  # close() was called while connecting
             self._disconnect = "closed by the client"
             return
@@ -338,6 +365,7 @@ class RealtimeSession:
 
     def receive(self, message: str | bytes, now: float) -> None:
         """Handle one server frame. Unknown and malformed messages are logged and ignored."""
+        self._last_progress = now  # the server is alive and working (close() waits on this)
         if isinstance(message, bytes | bytearray | memoryview):
             logger.debug("Ignoring a binary frame from the realtime server.")
             return
@@ -384,13 +412,19 @@ class RealtimeSession:
 
     # ---- application requests --------------------------------------------------------------------
 
+    def start(self) -> None:
+        """The application called ``connect()``: from now on audio is accepted (it is buffered
+        until the session opens). Call :meth:`next_step` next."""
+        self._started = True
+
     def send_audio(self, data: object, now: float) -> None:
         """Accept audio from the application: check it, add it to the timeline, send what is due.
 
         Raises:
             InvalidInputError: The data is not raw audio in the session's format.
-            RealtimeError: The session failed or is closing.
+            RealtimeError: ``connect()`` was not called, or the session failed or is closing.
         """
+        self._check_started("stream()")
         self._check_accepting()
         raw = check_audio_chunk(data, self.format)
         if raw:
@@ -399,6 +433,7 @@ class RealtimeSession:
 
     def force_endpoint(self, now: float) -> None:
         """End the current utterance/turn now (sent after any pending audio)."""
+        self._check_started("force_endpoint()")
         self._check_accepting()
         if self.state is SessionState.OPEN:
             self._pump(now, flush=True)
@@ -432,14 +467,41 @@ class RealtimeSession:
             self._start_terminate(now)
         return plan
 
-    def request_close(self, now: float, timeout: float | None = None) -> None:
-        """Finish the session: send what is left, ask the server to terminate, and wait up to
-        ``timeout`` seconds (default ``terminate_timeout``) for the last transcripts."""
+    def outstanding_seconds(self) -> float:
+        """Seconds of audio the server has not yet confirmed with a final (sent or not)."""
+        return self.format.bytes_to_ms(max(self._buffer.end - self._final_pos, 0)) / 1000
+
+    def close_budget(self, timeout: float | None = None) -> float:
+        """The longest :meth:`request_close` would wait, in seconds: ``timeout`` when given,
+        otherwise ``terminate_timeout`` plus :data:`CLOSE_PROCESSING_FACTOR` times the audio that
+        is still outstanding (a file streamed faster than real time leaves the server minutes of
+        work, which a fixed wait would cut off)."""
+        if timeout is not None:
+            return max(timeout, 0.0)
+        extra = CLOSE_PROCESSING_FACTOR * self.outstanding_seconds()
+        return self.settings.terminate_timeout + extra
+
+    def request_close(self, now: float, timeout: float | None = None) -> float:
+        """Finish the session: send what is left, ask the server to terminate, and wait for the
+        last transcripts.
+
+        With ``timeout=None`` the session waits as long as the server keeps making progress
+        (any message counts) and gives up after ``terminate_timeout`` seconds without one, or
+        after :meth:`close_budget` seconds in all. An explicit ``timeout`` is a plain deadline.
+        Audio not confirmed by then is reported as :class:`RealtimeAudioLostError` (an
+        ``ErrorEvent``, and :attr:`lost_audio`). Keep calling :meth:`next_step` until it
+        returns :class:`Finished`.
+
+        Returns:
+            The budget in seconds (how long the driver may have to keep driving).
+        """
+        budget = self.close_budget(timeout)
         if self.is_finished or self._close_requested:
-            return
+            return budget
         self._close_requested = True
-        wait = self.settings.terminate_timeout if timeout is None else max(timeout, 0.0)
-        self._close_deadline = now + wait
+        self._close_deadline = now + budget
+        self._close_stall = self.settings.terminate_timeout if timeout is None else None
+        self._last_progress = now
         self._reconfiguring = False
         if not self._opened_once:
             # Nothing was announced or sent yet: just stop connecting.
@@ -451,6 +513,7 @@ class RealtimeSession:
         ):
             # Nothing is waiting for a transcript, so there is no need to reconnect.
             self._finish(now, code=None, reason="closed by the client")
+        return budget
 
     def abort(self, now: float, error: RealtimeError) -> None:
         """End the session at once with ``error`` (the shell hit a bug of its own)."""
@@ -502,11 +565,8 @@ class RealtimeSession:
         self._failures += 1
         where = self._current_url or "the realtime endpoint"
         tail = f" {hint}" if hint else ""
-        if (
-            self._close_requested
-            and self._close_deadline is not None
-            and now >= self._close_deadline
-        ):
+        due = self._close_due()
+        if self._close_requested and due is not None and now >= due:
             self._finish(now, code=code, reason="closed by the client while reconnecting")
             return
         if not retryable:
@@ -681,7 +741,16 @@ class RealtimeSession:
             lost_ms=lost_ms,
             start_ms=start_ms,
         )
+        self._losses.append(error)
         self._events.append(ErrorEvent(error=error, fatal=False))
+
+    def _check_started(self, what: str) -> None:
+        if not self._started and self.state is SessionState.IDLE:
+            raise RealtimeError(
+                f"{what} was called before connect(): call connect() first (or use the "
+                "transcriber in a `with` block, which connects and closes it), so no audio is "
+                "buffered for a session that never opens."
+            )
 
     def _check_accepting(self) -> None:
         if self.state is SessionState.FAILED:
@@ -696,9 +765,20 @@ class RealtimeSession:
 
     def _wake_cap(self, now: float) -> float:
         cap = self.settings.wake_interval
-        if self._close_deadline is not None:
-            cap = min(cap, max(self._close_deadline - now, 0.0))
+        due = self._close_due()
+        if due is not None:
+            cap = min(cap, max(due - now, 0.0))
         return cap
+
+    def _close_due(self) -> float | None:
+        """When closing gives up: the hard limit, or earlier once the server stalls. The stall
+        clock runs only while connected (a reconnect's backoff is not the server stalling)."""
+        due = self._close_deadline
+        if due is None or self._close_stall is None:
+            return due
+        if self.state in (SessionState.AWAITING_BEGIN, SessionState.OPEN, SessionState.TERMINATING):
+            return min(due, self._last_progress + self._close_stall)
+        return due
 
     def _next_deadline(self) -> float | None:
         candidates: list[float] = []
@@ -709,8 +789,9 @@ class RealtimeSession:
                 candidates.append(self._unsent_since + self.options.chunk_ms / 1000)
             if self.settings.keepalive_interval is not None:
                 candidates.append(self._last_send_at + self.settings.keepalive_interval)
-        if self._close_deadline is not None:
-            candidates.append(self._close_deadline)
+        due = self._close_due()
+        if due is not None:
+            candidates.append(due)
         if self._reconfigure_deadline is not None:
             candidates.append(self._reconfigure_deadline)
         return min(candidates) if candidates else None
@@ -718,13 +799,17 @@ class RealtimeSession:
     def _run_timers(self, now: float) -> None:
         if self.is_finished:
             return
-        if self._close_deadline is not None and now >= self._close_deadline:
-            logger.warning(
-                "close() gave up waiting for the server after %.1f s.",
-                self.settings.terminate_timeout,
+        due = self._close_due()
+        if due is not None and now >= due:
+            stalled = self._close_deadline is not None and due < self._close_deadline
+            why = (
+                f"the server sent nothing for {self._close_stall:g} s"
+                if stalled
+                else "the close timeout ran out"
             )
+            logger.warning("close() gave up waiting for the server: %s.", why)
             self._finish(
-                now, code=None, reason="timed out waiting for the server to end the session"
+                now, code=None, reason=f"timed out waiting for the server to end the session: {why}"
             )
             return
         state = self.state

@@ -61,8 +61,9 @@ class ConnectionSettings:
         keepalive_interval: Send a keepalive after this long without sending anything (``None``:
             never). v3 sends ``{"type": "KeepAlive"}``; v2 has no such message, so 100 ms of
             silence is sent (billed as audio).
-        terminate_timeout: How long ``close()`` (and an option change that needs a new connection)
-            waits for the server to confirm the end of the session.
+        terminate_timeout: How long ``close()`` waits without a message from the server (and an
+            option change that needs a new connection waits in all) for the server to confirm
+            the end of the session.
         replay_buffer_ms: Milliseconds of unfinalized audio kept for replay after a disconnect.
         wake_interval: The longest a shell waits before giving the session a turn, so calls from
             other threads (close, option changes) are acted on promptly.

@@ -19,7 +19,12 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 from speechkit import audio
 from speechkit._core.realtime import Connect, Disconnect, Finished, Receive, Sleep
 from speechkit._core.realtime_audio import is_buffer
-from speechkit.errors import InvalidInputError, RealtimeConnectionError, RealtimeError
+from speechkit.errors import (
+    InvalidInputError,
+    RealtimeAudioLostError,
+    RealtimeConnectionError,
+    RealtimeError,
+)
 from speechkit.models.realtime import RealtimeEvent
 
 from ._common import CLOSE_TIMEOUT, USER_AGENT, TranscriberBase, websockets_logger
@@ -77,6 +82,7 @@ class AsyncRealtimeTranscriber(TranscriberBase):
         self._queue: asyncio.Queue[object] = asyncio.Queue(EVENT_QUEUE_SIZE)
         self._iterating = False
         self._ended = False
+        self._loss_raised = False
 
     # ---- public API ------------------------------------------------------------------------------
 
@@ -91,6 +97,7 @@ class AsyncRealtimeTranscriber(TranscriberBase):
         """
         if self._task is not None:
             raise RealtimeError("connect() was already called on this transcriber.")
+        self._session.start()
         self._ready = asyncio.get_running_loop().create_future()
         self._task = asyncio.create_task(self._run(), name=f"speechkit-realtime-{next(_task_ids)}")
         try:
@@ -171,16 +178,22 @@ class AsyncRealtimeTranscriber(TranscriberBase):
 
     # Same signature as the sync close() (a parity test checks it), hence a timeout argument.
     async def close(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        """End the session: send the remaining audio and the terminate message, wait up to
-        ``timeout`` seconds (default ``terminate_timeout``) for the last transcripts, then close.
+        """End the session: send the remaining audio and the terminate message, wait for the
+        last transcripts, then close. How long it waits is as for
+        :meth:`RealtimeTranscriber.close`: while the server makes progress, bounded by
+        ``timeout`` (default: ``terminate_timeout`` plus three times the outstanding audio).
 
-        Guarantees: returns within about ``timeout`` + 2 seconds even if the server is gone; the
+        Guarantees: returns within about that wait + 2 seconds even if the server is gone; the
         reader task has finished when it returns (unless called from a callback, where it only
         starts closing); ``on_close`` has run. Safe to call more than once.
+
+        Raises:
+            RealtimeAudioLostError: Some audio was not transcribed; see
+                :meth:`RealtimeTranscriber.close`.
         """
-        wait = (self._session.settings.terminate_timeout if timeout is None else timeout) + 2
         task = self._task
-        self._session.request_close(time.monotonic(), timeout)
+        budget = self._session.request_close(time.monotonic(), timeout)
+        wait = budget + 2
         if task is not None and task is asyncio.current_task():
             await self._send_pending()  # called from a callback: start closing, do not wait
             return
@@ -191,20 +204,30 @@ class AsyncRealtimeTranscriber(TranscriberBase):
         self._wake.set()
         if task is None:
             self._end_iteration()
-            return
-        done, _ = await asyncio.wait({task}, timeout=wait + CLOSE_TIMEOUT)
-        if not done:
-            logger.warning("The realtime reader did not stop in time; cancelling it.")
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        else:
+            done, _ = await asyncio.wait({task}, timeout=wait + CLOSE_TIMEOUT)
+            if not done:
+                logger.warning("The realtime reader did not stop in time; cancelling it.")
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        lost = self._session.lost_audio
+        # A failed session already reported its error (on_error, stream(), iteration).
+        if lost is not None and not self._loss_raised and self._session.error is None:
+            self._loss_raised = True
+            raise lost
 
     async def __aenter__(self) -> AsyncRealtimeTranscriber:
         await self.connect()
         return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
+    async def __aexit__(self, exc_type: object, *exc_info: object) -> None:
+        try:
+            await self.close()
+        except RealtimeAudioLostError:
+            if exc_type is None:
+                raise
+            # Do not hide the exception that ended the block; the loss went to on_error.
 
     def __aiter__(self) -> AsyncIterator[RealtimeEvent]:
         self._iterating = True

@@ -20,7 +20,12 @@ from websockets.sync.client import connect as ws_connect
 from speechkit import audio
 from speechkit._core.realtime import Connect, Disconnect, Finished, Receive, Sleep
 from speechkit._core.realtime_audio import is_buffer
-from speechkit.errors import InvalidInputError, RealtimeConnectionError, RealtimeError
+from speechkit.errors import (
+    InvalidInputError,
+    RealtimeAudioLostError,
+    RealtimeConnectionError,
+    RealtimeError,
+)
 
 from ._common import CLOSE_TIMEOUT, USER_AGENT, TranscriberBase, websockets_logger
 
@@ -108,7 +113,9 @@ class RealtimeTranscriber(TranscriberBase):
         backoff_max: The cap of the reconnect delay, in seconds.
         keepalive_interval: Seconds without sending before a keepalive is sent (``None``: off).
             v3 sends ``KeepAlive``; v2 has no such message, so 100 ms of silence (billed) is sent.
-        terminate_timeout: Seconds :meth:`close` waits for the last transcripts.
+        terminate_timeout: Seconds :meth:`close` waits without hearing from the server before
+            giving up on the last transcripts (its total wait is bounded separately, see
+            :meth:`close`).
         replay_buffer_ms: Milliseconds of unconfirmed audio kept for replay after a disconnect.
 
     Raises:
@@ -127,6 +134,7 @@ class RealtimeTranscriber(TranscriberBase):
         self._ready = threading.Event()  # the session opened, or the loop ended
         self._done = threading.Event()
         self._wake = threading.Event()
+        self._loss_raised = False
 
     # ---- public API ------------------------------------------------------------------------------
 
@@ -142,6 +150,8 @@ class RealtimeTranscriber(TranscriberBase):
         """
         if self._thread is not None:
             raise RealtimeError("connect() was already called on this transcriber.")
+        with self._lock:
+            self._session.start()
         self._thread = threading.Thread(
             target=self._run, name=f"speechkit-realtime-{next(_thread_ids)}", daemon=True
         )
@@ -218,28 +228,46 @@ class RealtimeTranscriber(TranscriberBase):
         self._send_pending()
 
     def close(self, timeout: float | None = None) -> None:
-        """End the session: send the remaining audio and the terminate message, wait up to
-        ``timeout`` seconds (default ``terminate_timeout``) for the last transcripts, then close.
+        """End the session: send the remaining audio and the terminate message, wait for the
+        last transcripts, then close.
 
-        Guarantees: returns within about ``timeout`` + 2 seconds even if the server is gone; the
-        reader thread and the websocket's threads have ended when it returns (unless called from
-        a callback, where it only starts closing); ``on_close`` has run. Audio the server did not
-        confirm before the timeout is reported to ``on_error``. Safe to call more than once.
+        How long it waits: with ``timeout=None`` (the default), as long as the server keeps
+        sending messages about the audio already sent, giving up after ``terminate_timeout``
+        seconds of silence, and after ``terminate_timeout`` plus three times the duration of the
+        audio still outstanding in all (a file sent faster than real time leaves the server that
+        much work). With a ``timeout``, at most that many seconds.
+
+        Guarantees: returns within about the wait above + 2 seconds even if the server is gone;
+        the reader thread and the websocket's threads have ended when it returns (unless called
+        from a callback, where it only starts closing); ``on_close`` has run. Safe to call more
+        than once.
+
+        Raises:
+            RealtimeAudioLostError: Some audio was not transcribed (the server did not confirm it
+                in time, or a reconnect could not replay it); ``lost_ms`` says how much. It is
+                also passed to ``on_error`` when it happens. Not raised when ``close()`` is
+                called from a callback, nor after the session failed (that error was reported).
         """
-        wait = (self._session.settings.terminate_timeout if timeout is None else timeout) + 2
         with self._lock:
-            self._session.request_close(time.monotonic(), timeout)
+            budget = self._session.request_close(time.monotonic(), timeout)
+        wait = budget + 2
         # A send stuck on a dead peer must not hold close() up: the reader gives up at the
         # deadline either way.
         self._send_pending(timeout=wait)
         self._wake.set()
         thread = self._thread
-        if thread is None or thread is threading.current_thread():
+        if thread is threading.current_thread():
             return
-        if not self._done.wait(wait + CLOSE_TIMEOUT):
-            logger.warning("The realtime reader did not stop in time; dropping the connection.")
-            self._drop_socket()
-        thread.join(CLOSE_TIMEOUT)
+        if thread is not None:
+            if not self._done.wait(wait + CLOSE_TIMEOUT):
+                logger.warning("The realtime reader did not stop in time; dropping the connection.")
+                self._drop_socket()
+            thread.join(CLOSE_TIMEOUT)
+        lost = self._session.lost_audio
+        # A failed session already reported its error (on_error, stream(), iteration).
+        if lost is not None and not self._loss_raised and self._session.error is None:
+            self._loss_raised = True
+            raise lost
 
     def _drop_socket(self) -> None:
         ws = self._ws
@@ -251,8 +279,13 @@ class RealtimeTranscriber(TranscriberBase):
         self.connect()
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc_info: object) -> None:
+        try:
+            self.close()
+        except RealtimeAudioLostError:
+            if exc_type is None:
+                raise
+            # Do not hide the exception that ended the block; the loss went to on_error.
 
     # ---- the reader thread -----------------------------------------------------------------------
 

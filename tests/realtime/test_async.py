@@ -11,7 +11,12 @@ from typing import Any
 
 import pytest
 
-from speechkit.errors import InvalidInputError, RealtimeConnectionError, RealtimeError
+from speechkit.errors import (
+    InvalidInputError,
+    RealtimeAudioLostError,
+    RealtimeConnectionError,
+    RealtimeError,
+)
 from speechkit.models.realtime import (
     FinalTranscript,
     PartialTranscript,
@@ -175,8 +180,10 @@ async def test_close_with_a_dead_peer_is_bounded_and_leaves_no_task() -> None:
         await session.connect()
         await session.stream(word_audio(2)[0])
         started = time.monotonic()
-        await session.close()
+        with pytest.raises(RealtimeAudioLostError) as raised:
+            await session.close()
         assert time.monotonic() - started < 0.4 + 2.0
+    assert raised.value.lost_ms > 0
     assert closed
     assert closed[0].reason.startswith("timed out")
     assert not await settle()
