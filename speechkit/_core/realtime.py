@@ -61,8 +61,8 @@ from speechkit.models.realtime import (
 )
 
 from .realtime_audio import Chunker, ReplayBuffer, check_audio_chunk
-from .realtime_codes import classify_close
-from .realtime_protocol import RealtimeOptions, UpdatePlan, adapter_for
+from .realtime_codes import CloseCodeInfo, classify_close
+from .realtime_protocol import RealtimeOptions, UpdatePlan, adapter_for, redact_secrets
 from .realtime_transcripts import Delivery, TranscriptMapper
 from .realtime_types import (
     Connect,
@@ -70,6 +70,7 @@ from .realtime_types import (
     ConnectionSettings,
     Disconnect,
     EndpointAttempt,
+    FetchToken,
     Finished,
     RealtimeAudioLostError,
     Receive,
@@ -85,6 +86,7 @@ __all__ = [
     "ConnectionSettings",
     "Disconnect",
     "EndpointAttempt",
+    "FetchToken",
     "Finished",
     "RealtimeAudioLostError",
     "RealtimeSession",
@@ -103,6 +105,17 @@ _MAX_ATTEMPT_RECORDS = 50
 #: ``terminate_timeout``): a server transcribes at about real time, and a file sent unpaced
 #: leaves it that much work. Progress (any message) is what keeps close() waiting; this bounds it.
 CLOSE_PROCESSING_FACTOR = 3.0
+
+#: A connection that stayed open this long counts as having worked even if the server sent
+#: nothing (long silence), so its drop does not use up ``max_retries``.
+STABLE_CONNECTION_SECONDS = 30.0
+
+#: Closes the websocket library makes when the *server* broke the protocol.
+_CLIENT_CLOSES = {
+    1002: "a frame that breaks the websocket protocol",
+    1007: "a text frame that is not valid UTF-8",
+    1009: "a frame larger than the client accepts",
+}
 
 
 def _handshake_status(status: int) -> tuple[bool, str]:
@@ -154,8 +167,11 @@ class RealtimeSession:
         # Connection attempts.
         self._failures = 0
         self._attempts_made = 0  # since the last session began
+        self._delivered = False  # the current connection received a message after its begin
+        self._opened_at = 0.0
         self._endpoint_index = 0
         self._retry_at = 0.0
+        self._fetched_token: str | None = None
         self._attempt_deadline = 0.0
         self._attempts: list[EndpointAttempt] = []
         self._current_url: str | None = None
@@ -273,6 +289,10 @@ class RealtimeSession:
             deadline = self._next_deadline()
             timeout = self.settings.wake_interval if deadline is None else deadline - now
             return Receive(max(0.0, min(timeout, self._wake_cap(now))))
+        if state is SessionState.FETCHING_TOKEN:
+            if self._fetched_token is None:
+                raise RuntimeError("report token_fetched() or token_failed() before the next step")
+            return self._connect_step(now)
         if state is SessionState.CONNECTING:
             raise RuntimeError("report connected() or connect_failed() before the next step")
         return Finished()
@@ -301,9 +321,7 @@ class RealtimeSession:
         else:
             retryable = True
             message = "timed out" if timed_out else detail
-        for secret in (self.settings.api_key, self.settings.token):
-            if secret:
-                message = message.replace(secret, "***")
+        message = redact_secrets(message, (self.settings.api_key, self.settings.token))
         self._record_attempt("failed", message)
         self._attempt_failed(now, message, code=None, retryable=retryable, status=status)
 
@@ -313,8 +331,37 @@ class RealtimeSession:
         self._socket_open = False
         self._out.clear()  # frames for that connection are moot; its audio is in the buffer
 
-    def connection_closed(self, now: float, code: int | None, reason: str = "") -> None:
-        """The websocket closed (``code`` ``None`` when it broke without a close frame)."""
+    def connection_closed(
+        self, now: float, code: int | None, reason: str = "", *, by_client: bool = False
+    ) -> None:
+        """The websocket closed (``code`` ``None`` when it broke without a close frame).
+
+        ``by_client``: the websocket library closed it because the *server* broke the protocol
+        (1002, 1007 invalid UTF-8, 1009 a frame over ``max_size``); ``code`` is the code it sent.
+        That is reported as a :class:`RealtimeError` with the code and treated as a drop.
+        Call :meth:`next_step` next."""
+        if (
+            by_client
+            and code is not None
+            and self.state
+            in (
+                SessionState.AWAITING_BEGIN,
+                SessionState.OPEN,
+                SessionState.TERMINATING,
+            )
+        ):
+            meaning = _CLIENT_CLOSES.get(code, "a frame the client could not accept")
+            error = RealtimeError(
+                f"The realtime server sent {meaning}; the client closed the connection with "
+                f"code {code}" + (f" ({reason})" if reason else "") + ".",
+                code=code,
+                retryable=True,
+            )
+            self._events.append(ErrorEvent(error=error, fatal=False))
+            # A broken message, like a broken connection: reconnecting may help.
+            info: CloseCodeInfo | None = CloseCodeInfo(code, f"the server sent {meaning}", True)
+        else:
+            info = None
         self._socket_open = False
         self._disconnect = None
         self._out.clear()  # frames for that connection are moot; its audio is in the buffer
@@ -326,7 +373,7 @@ class RealtimeSession:
             SessionState.TERMINATING,
         ):
             return  # already decided (finished, or reconnecting)
-        info = classify_close(self.options.protocol, code)
+        info = info or classify_close(self.options.protocol, code)
         said = f"; the server said: {self._last_server_error}" if self._last_server_error else ""
         why = f"code {info.code} ({info.meaning})" + (f": {reason}" if reason else "") + said
         if state is SessionState.TERMINATING and code == 1000:
@@ -353,9 +400,20 @@ class RealtimeSession:
                 now, RealtimeError(f"The realtime session was closed: {why}.{hint}", code=info.code)
             )
             return
+        if self._delivered or now - self._opened_at >= STABLE_CONNECTION_SECONDS:
+            self._failures = 0  # the connection did work: this drop starts a new count
         self._failures += 1
         if self._failures > self.settings.max_retries:
-            message = f"The realtime connection dropped ({why}) and max_retries=0 allows no retry."
+            if self.settings.max_retries == 0:
+                message = (
+                    f"The realtime connection dropped ({why}) and max_retries=0 allows no retry."
+                )
+            else:
+                message = (
+                    f"The realtime connection dropped ({why}); {self._failures} attempts in a "
+                    "row failed or ended before delivering anything, so speechkit gave up "
+                    f"(max_retries={self.settings.max_retries})."
+                )
             self._fail(now, RealtimeError(message, code=info.code, retryable=True))
             return
         logger.warning("Realtime connection lost (%s); reconnecting.", why)
@@ -371,12 +429,35 @@ class RealtimeSession:
             return
         try:
             parsed = self.adapter.parse(message)
-        except ValueError as err:
-            logger.warning("Ignoring a malformed realtime message: %s", err)
+        except (ValueError, RecursionError, OverflowError, TypeError) as err:
+            # A hostile or broken server (deep nesting, huge numbers, a known type with a wrong
+            # shape) must not kill the reader: report it and read on.
+            self._bad_message(err, message)
             return
         if parsed is None:
             logger.debug("Ignoring an unknown realtime message: %.200s", message)
             return
+        if not isinstance(parsed, V2SessionBegins | V3Begin) and self.state in (
+            SessionState.OPEN,
+            SessionState.TERMINATING,
+        ):
+            self._delivered = True  # this connection is doing work: its drop starts a new count
+        try:
+            self._handle(parsed, now)
+        except (ValueError, RecursionError, OverflowError, TypeError) as err:
+            self._bad_message(err, message)
+
+    def _bad_message(self, err: BaseException, message: str) -> None:
+        detail = " ".join(str(err).split())[:200] or type(err).__name__
+        error = RealtimeError(
+            f"The realtime server sent a message speechkit cannot read ({type(err).__name__}: "
+            f"{detail}); it was skipped and the session goes on. The message began: "
+            f"{message[:80]!r}"
+        )
+        error.__cause__ = err
+        self._events.append(ErrorEvent(error=error, fatal=False))  # logged if no on_error
+
+    def _handle(self, parsed: Any, now: float) -> None:
         if isinstance(parsed, V2SessionBegins | V3Begin):
             self._on_begin(parsed, now)
             return
@@ -522,26 +603,69 @@ class RealtimeSession:
 
     # ---- internals: connections ------------------------------------------------------------------
 
-    def _begin_attempt(self, now: float) -> Connect:
+    def _begin_attempt(self, now: float) -> Connect | FetchToken:
+        self._attempts_made += 1
+        self._attempt_deadline = now + self.settings.connect_timeout
+        if self.settings.token_provider:
+            # Tokens are single-use (each starts one session): a fresh one per attempt.
+            self.state = SessionState.FETCHING_TOKEN
+            self._fetched_token = None
+            return FetchToken(self.settings.connect_timeout)
+        return self._connect_step(now)
+
+    def _connect_step(self, now: float) -> Connect:
         endpoints = self.settings.endpoints
         base = endpoints[self._endpoint_index % len(endpoints)]
         self.state = SessionState.CONNECTING
-        self._attempts_made += 1
-        self._attempt_deadline = now + self.settings.connect_timeout
         step = Connect(
             base_url=base,
             path=self.adapter.path,
             params=tuple(self.adapter.query_params(self.options)),
             api_key=self.settings.api_key,
-            token=self.settings.token,
+            token=self._fetched_token or self.settings.token,
             timeout=self.settings.connect_timeout,
             headers_extra=tuple(self.adapter.extra_headers().items()),
         )
+        self._fetched_token = None
         self._current_url = step.display_url
         self._attempts.append(EndpointAttempt(self._current_url, now, "pending"))
         del self._attempts[:-_MAX_ATTEMPT_RECORDS]
         logger.debug("Connecting to %s", self._current_url)
         return step
+
+    def token_fetched(self, now: float, token: object) -> None:
+        """The shell ran the token provider after a :class:`FetchToken` step and got ``token``.
+        Call :meth:`next_step` next: it returns the :class:`Connect` that uses it."""
+        if self.state is not SessionState.FETCHING_TOKEN:
+            return  # close() was called meanwhile
+        if not isinstance(token, str) or not token.strip():
+            self.token_failed(
+                now,
+                RealtimeError(
+                    f"The token provider returned {type(token).__name__} {token!r:.40}, not a "
+                    "token string."
+                ),
+            )
+            return
+        self._fetched_token = token.strip()
+
+    def token_failed(self, now: float, error: BaseException) -> None:
+        """The token provider raised ``error``. Transport trouble, 429 and 5xx
+        (``error.retryable``) are retried with backoff like a failed connection; anything else
+        ends the session with a :class:`RealtimeConnectionError` caused by ``error``.
+        Call :meth:`next_step` next."""
+        if self.state is not SessionState.FETCHING_TOKEN:
+            return
+        retryable = isinstance(error, OSError) or bool(getattr(error, "retryable", False))
+        message = f"the token provider raised {type(error).__name__}: {error}"
+        message = redact_secrets(message, (self.settings.api_key, self.settings.token))
+        self._attempts.append(EndpointAttempt("token provider", now, "failed", message))
+        del self._attempts[:-_MAX_ATTEMPT_RECORDS]
+        status = getattr(error, "status_code", None)
+        self._attempt_failed(
+            now, message, code=None, retryable=retryable,
+            status=status if isinstance(status, int) else None, cause=error,
+        )  # fmt: skip
 
     def _record_attempt(
         self, outcome: Literal["pending", "connected", "failed"], detail: str
@@ -559,6 +683,7 @@ class RealtimeSession:
         retryable: bool,
         status: int | None = None,
         hint: str = "",
+        cause: BaseException | None = None,
     ) -> None:
         # Fail over: the next attempt uses the next endpoint.
         self._endpoint_index += 1
@@ -570,24 +695,22 @@ class RealtimeSession:
             self._finish(now, code=code, reason="closed by the client while reconnecting")
             return
         if not retryable:
-            self._fail(
-                now,
-                self._error(
-                    f"Could not open a session at {where}: {message}.{tail}",
-                    code=code if code is not None else status,
-                ),
+            error = self._error(
+                f"Could not open a session at {where}: {message}.{tail}",
+                code=code if code is not None else status,
             )
+            error.__cause__ = cause
+            self._fail(now, error)
             return
         if self._failures > self.settings.max_retries:
-            self._fail(
-                now,
-                self._error(
-                    f"Could not open a realtime session after {self._attempts_made} attempt(s); "
-                    f"last attempt ({where}): {message}.{tail}",
-                    code=code,
-                    retryable=True,
-                ),
+            error = self._error(
+                f"Could not open a realtime session after {self._attempts_made} attempt(s); "
+                f"last attempt ({where}): {message}.{tail}",
+                code=code if code is not None else status,
+                retryable=True,
             )
+            error.__cause__ = cause
+            self._fail(now, error)
             return
         logger.info("Realtime connection attempt failed (%s); retrying.", message)
         self.state = SessionState.WAITING_TO_RECONNECT
@@ -621,7 +744,11 @@ class RealtimeSession:
             logger.debug("Ignoring a repeated session begin message.")
             return
         attempt = self._attempts_made
-        self._failures = self._attempts_made = 0
+        # _failures is not reset here: a server that opens sessions and drops them at once must
+        # still run out of retries. It restarts once a connection delivers (see receive()).
+        self._attempts_made = 0
+        self._delivered = False
+        self._opened_at = now
         self._connections += 1
         self._last_server_error = ""
         self._record_attempt("connected", "")

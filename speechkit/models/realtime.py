@@ -553,9 +553,9 @@ def parse_expiry(value: int | float | str | None) -> datetime | None:
     """Turn a v2/v3 ``expires_at`` (Unix seconds or ISO 8601) into a datetime, or ``None``."""
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, tz=UTC)
     try:
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(value, tz=UTC)
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+    except (ValueError, OverflowError, OSError, TypeError):
+        return None  # out of range (a hostile or broken server) or not a time: unknown

@@ -14,10 +14,10 @@ from typing import Any, cast
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+from websockets.exceptions import ConnectionClosed
 
 from speechkit import audio
-from speechkit._core.realtime import Connect, Disconnect, Finished, Receive, Sleep
+from speechkit._core.realtime import Connect, Disconnect, FetchToken, Finished, Receive, Sleep
 from speechkit._core.realtime_audio import is_buffer
 from speechkit.errors import (
     InvalidInputError,
@@ -27,7 +27,14 @@ from speechkit.errors import (
 )
 from speechkit.models.realtime import RealtimeEvent
 
-from ._common import CLOSE_TIMEOUT, USER_AGENT, TranscriberBase, websockets_logger
+from ._common import (
+    CLOSE_TIMEOUT,
+    CONNECT_ERRORS,
+    TranscriberBase,
+    connect_arguments,
+    report_close,
+    report_connect_failure,
+)
 
 __all__ = ["AsyncRealtimeTranscriber"]
 
@@ -278,7 +285,7 @@ class AsyncRealtimeTranscriber(TranscriberBase):
                 self._ready.set_result(None)
             self._end_iteration()
 
-    async def _perform(self, step: Connect | Receive | Disconnect | Sleep) -> None:
+    async def _perform(self, step: FetchToken | Connect | Receive | Disconnect | Sleep) -> None:
         session = self._session
         if isinstance(step, Receive):
             ws = self._ws
@@ -288,15 +295,14 @@ class AsyncRealtimeTranscriber(TranscriberBase):
             except TimeoutError:
                 return  # recv() is cancellation-safe: nothing is lost
             except ConnectionClosed as closed:
-                frame = closed.rcvd
                 self._ws = None
-                session.connection_closed(
-                    time.monotonic(), frame.code if frame else None, frame.reason if frame else ""
-                )
+                report_close(session, closed, time.monotonic())
                 await _close_quietly(ws)
                 return
             session.receive(message, time.monotonic())
             await self._send_pending()
+        elif isinstance(step, FetchToken):
+            await self._fetch_token(step)
         elif isinstance(step, Connect):
             await self._connect(step)
         elif isinstance(step, Disconnect):
@@ -309,34 +315,27 @@ class AsyncRealtimeTranscriber(TranscriberBase):
                 await asyncio.wait_for(self._wake.wait(), step.seconds)
             self._wake.clear()
 
-    async def _connect(self, step: Connect) -> None:
-        session = self._session
+    async def _fetch_token(self, step: FetchToken) -> None:
+        assert self._token_source is not None
         try:
-            if self._token_source is not None:
-                token = self._token_source()
-                if inspect.isawaitable(token):
-                    token = await token
-                step = step.with_token(str(token))
-            ws = await ws_connect(
-                step.url,
-                additional_headers=step.headers,
-                user_agent_header=USER_AGENT,
-                open_timeout=step.timeout,
-                close_timeout=CLOSE_TIMEOUT,
-                compression=None,
-                logger=websockets_logger(step),
-            )
-        except InvalidStatus as err:
-            session.connect_failed(
-                time.monotonic(), detail=str(err), status=err.response.status_code
-            )
-        except TimeoutError:
-            session.connect_failed(time.monotonic(), detail="timed out", timed_out=True)
-        except (OSError, EOFError, WebSocketException) as err:
-            session.connect_failed(time.monotonic(), detail=f"{type(err).__name__}: {err}")
+            token = self._token_source()
+            if inspect.isawaitable(token):
+                token = await asyncio.wait_for(token, step.timeout)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            self._session.token_failed(time.monotonic(), err)
+        else:
+            self._session.token_fetched(time.monotonic(), token)
+
+    async def _connect(self, step: Connect) -> None:
+        try:
+            ws = await ws_connect(step.url, **connect_arguments(step))
+        except CONNECT_ERRORS as err:
+            report_connect_failure(self._session, err, time.monotonic())
         else:
             self._ws = ws
-            session.connected(time.monotonic())
+            self._session.connected(time.monotonic())
 
     async def _send_pending(self) -> None:
         """Send what the session queued, in order."""

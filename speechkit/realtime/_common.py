@@ -11,13 +11,15 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from importlib import metadata
 from typing import Any, Literal
 
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+
 from speechkit._core.realtime import (
     Connect,
     ConnectionInfo,
     ConnectionSettings,
     RealtimeSession,
 )
-from speechkit._core.realtime_protocol import RealtimeOptions, websocket_url
+from speechkit._core.realtime_protocol import RealtimeOptions, redact_secrets, websocket_url
 from speechkit._settings import (
     ASSEMBLYAI_BASE_URL,
     ASSEMBLYAI_EU_BASE_URL,
@@ -55,6 +57,8 @@ STREAMING_EU_BASE_URL = "https://streaming.eu.assemblyai.com"
 
 #: Seconds the websocket closing handshake may take before the socket is dropped.
 CLOSE_TIMEOUT = 1.0
+#: The largest server message accepted (bytes); a bigger one is a RealtimeError with code 1009.
+MAX_MESSAGE_BYTES = 1 << 20
 
 
 def _user_agent() -> str:
@@ -80,9 +84,7 @@ class RedactingLogger(logging.LoggerAdapter[logging.Logger]):
         if isinstance(value, str | bytes) or value.__class__.__str__ is not object.__str__:
             text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
             if any(secret in text for secret in self._secrets):
-                for secret in self._secrets:
-                    text = text.replace(secret, "***")
-                return text
+                return redact_secrets(text, self._secrets)
         return value
 
     def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
@@ -93,6 +95,55 @@ class RedactingLogger(logging.LoggerAdapter[logging.Logger]):
 
 def websockets_logger(step: Connect) -> RedactingLogger:
     return RedactingLogger(logging.getLogger("websockets.client"), [step.api_key, step.token])
+
+
+# ---- what both shells do around websockets, written once ---------------------------------------
+
+
+def connect_arguments(step: Connect) -> dict[str, Any]:
+    """Keyword arguments for ``websockets`` ``connect()`` (sync and asyncio take the same)."""
+    return {
+        "additional_headers": step.headers,
+        "user_agent_header": USER_AGENT,
+        "open_timeout": step.timeout,
+        "close_timeout": CLOSE_TIMEOUT,
+        "compression": None,
+        "max_size": MAX_MESSAGE_BYTES,
+        "logger": websockets_logger(step),
+    }
+
+
+def report_connect_failure(session: RealtimeSession, err: BaseException, now: float) -> None:
+    """Tell the session why the websocket could not be opened (both shells)."""
+    if isinstance(err, InvalidStatus):
+        session.connect_failed(now, detail=str(err), status=err.response.status_code)
+    elif isinstance(err, TimeoutError):
+        session.connect_failed(now, detail="timed out", timed_out=True)
+    else:
+        session.connect_failed(now, detail=f"{type(err).__name__}: {err}")
+
+
+#: Exceptions of an opening handshake that :func:`report_connect_failure` handles.
+CONNECT_ERRORS = (OSError, EOFError, TimeoutError, WebSocketException)
+
+
+def report_close(session: RealtimeSession, closed: ConnectionClosed, now: float) -> None:
+    """Tell the session how the websocket closed: the server's close frame, or the code the
+    client sent because the server broke the protocol (invalid UTF-8, an oversize frame)."""
+    sent, rcvd = closed.sent, closed.rcvd
+    if sent is not None and sent.code in (1002, 1007, 1009) and not closed.rcvd_then_sent:
+        session.connection_closed(now, sent.code, sent.reason, by_client=True)
+    elif rcvd is not None:
+        session.connection_closed(now, rcvd.code, rcvd.reason)
+    else:
+        session.connection_closed(now, None, "")
+
+
+def not_a_sync_token() -> RealtimeError:
+    return RealtimeError(
+        "RealtimeTranscriber needs a token callable that returns a string; use "
+        "AsyncRealtimeTranscriber for an async token provider."
+    )
 
 
 # Which callbacks receive which event, in call order. on_error receives the error itself.
@@ -251,6 +302,7 @@ class TranscriberBase:
                 keepalive_interval=keepalive_interval,
                 terminate_timeout=terminate_timeout,
                 replay_buffer_ms=replay_buffer_ms,
+                token_provider=self._token_source is not None,
             ),
         )
         # Validate the URLs now rather than on the reader thread.

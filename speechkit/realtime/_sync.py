@@ -13,12 +13,12 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 
 from speechkit import audio
-from speechkit._core.realtime import Connect, Disconnect, Finished, Receive, Sleep
+from speechkit._core.realtime import Connect, Disconnect, FetchToken, Finished, Receive, Sleep
 from speechkit._core.realtime_audio import is_buffer
 from speechkit.errors import (
     InvalidInputError,
@@ -27,7 +27,15 @@ from speechkit.errors import (
     RealtimeError,
 )
 
-from ._common import CLOSE_TIMEOUT, USER_AGENT, TranscriberBase, websockets_logger
+from ._common import (
+    CLOSE_TIMEOUT,
+    CONNECT_ERRORS,
+    TranscriberBase,
+    connect_arguments,
+    not_a_sync_token,
+    report_close,
+    report_connect_failure,
+)
 
 __all__ = ["RealtimeTranscriber"]
 
@@ -318,7 +326,7 @@ class RealtimeTranscriber(TranscriberBase):
             self._ready.set()
             self._done.set()
 
-    def _perform(self, step: Connect | Receive | Disconnect | Sleep) -> None:
+    def _perform(self, step: FetchToken | Connect | Receive | Disconnect | Sleep) -> None:
         session = self._session
         if isinstance(step, Receive):
             ws = self._ws
@@ -330,17 +338,14 @@ class RealtimeTranscriber(TranscriberBase):
             except ConnectionClosed as closed:
                 with self._lock:
                     self._ws = None
-                    frame = closed.rcvd
-                    session.connection_closed(
-                        time.monotonic(),
-                        frame.code if frame else None,
-                        frame.reason if frame else "",
-                    )
+                    report_close(session, closed, time.monotonic())
                 _close_quietly(ws)
                 return
             with self._lock:
                 session.receive(message, time.monotonic())
             self._send_pending(wait=False)
+        elif isinstance(step, FetchToken):
+            self._fetch_token()
         elif isinstance(step, Connect):
             self._connect(step)
         elif isinstance(step, Disconnect):
@@ -354,47 +359,34 @@ class RealtimeTranscriber(TranscriberBase):
             self._wake.wait(step.seconds)
             self._wake.clear()
 
-    def _connect(self, step: Connect) -> None:
-        session = self._session
+    def _fetch_token(self) -> None:
+        assert self._token_source is not None
         try:
-            if self._token_source is not None:
-                token = self._token_source()
-                if inspect.isawaitable(token):
-                    raise RealtimeError(
-                        "RealtimeTranscriber needs a token callable that returns a string; use "
-                        "AsyncRealtimeTranscriber for an async token provider."
-                    )
-                step = step.with_token(token)
+            token = self._token_source()
+            if inspect.isawaitable(token):
+                _discard(token)
+                raise not_a_sync_token()
+        except Exception as err:
+            with self._lock:
+                self._session.token_failed(time.monotonic(), err)
+        else:
+            with self._lock:
+                self._session.token_fetched(time.monotonic(), token)
+
+    def _connect(self, step: Connect) -> None:
+        try:
             # Enter connect()'s context (websockets >= 17.1 wants that) and take over closing it:
             # the connection outlives this call and _close_quietly() closes it.
             with contextlib.ExitStack() as stack:
-                ws = stack.enter_context(
-                    ws_connect(
-                        step.url,
-                        additional_headers=step.headers,
-                        user_agent_header=USER_AGENT,
-                        open_timeout=step.timeout,
-                        close_timeout=CLOSE_TIMEOUT,
-                        compression=None,
-                        logger=websockets_logger(step),
-                    )
-                )
+                ws = stack.enter_context(ws_connect(step.url, **connect_arguments(step)))
                 stack.pop_all()
-        except InvalidStatus as err:
+        except CONNECT_ERRORS as err:
             with self._lock:
-                session.connect_failed(
-                    time.monotonic(), detail=str(err), status=err.response.status_code
-                )
-        except TimeoutError:
-            with self._lock:
-                session.connect_failed(time.monotonic(), detail="timed out", timed_out=True)
-        except (OSError, EOFError, WebSocketException, RealtimeError) as err:
-            with self._lock:
-                session.connect_failed(time.monotonic(), detail=f"{type(err).__name__}: {err}")
+                report_connect_failure(self._session, err, time.monotonic())
         else:
             with self._lock:
                 self._ws = ws
-                session.connected(time.monotonic())
+                self._session.connected(time.monotonic())
 
     def _send_pending(self, timeout: float | None = None, *, wait: bool = True) -> None:
         """Send what the session queued, in order (call without ``_lock`` held).

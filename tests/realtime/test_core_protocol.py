@@ -346,3 +346,13 @@ def test_v2_example_session_messages_parse() -> None:
         if message["type"] == "subscribe":
             kind = {"message_type": message["messageId"]}
             assert V2.parse(json.dumps({**value, **kind})) is not None
+
+
+def test_redact_secrets_replaces_only_whole_tokens() -> None:
+    from speechkit._core.realtime_protocol import redact_secrets
+
+    line = "GET ws://localhost:8000/v3/ws?token=local HTTP/1.1 Authorization: local"
+    assert redact_secrets(line, ["local"]) == (
+        "GET ws://localhost:8000/v3/ws?token=*** HTTP/1.1 Authorization: ***"
+    )
+    assert redact_secrets("key=abc-def; abc-defg", ["abc-def", None]) == "key=***; abc-defg"
