@@ -11,9 +11,8 @@ import dataclasses
 import json
 import logging
 import math
-import re
 import urllib.parse
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -46,7 +45,6 @@ __all__ = [
     "V2Adapter",
     "V3Adapter",
     "adapter_for",
-    "redact_secrets",
     "redact_url",
     "websocket_url",
 ]
@@ -483,19 +481,6 @@ def websocket_url(base_url: str, path: str, params: Sequence[tuple[str, str]] = 
 
 
 _SECRET_PARAMS = frozenset({"token", "api_key", "key"})
-
-
-def redact_secrets(text: str, secrets: Iterable[str | None]) -> str:
-    """``text`` with each secret replaced by ``***`` where it stands as a whole token.
-
-    Whole tokens only: a secret inside a longer word is not a leak of it, and replacing it there
-    mangles the text (with the key ``local``, ``localhost`` became ``***host``). The secret
-    counts as whole when no letter, digit, ``_`` or ``-`` touches it on either side."""
-    for secret in secrets:
-        if secret and secret in text:
-            pattern = rf"(?<![\w-]){re.escape(secret)}(?![\w-])"
-            text = re.sub(pattern, "***", text)
-    return text
 
 
 def redact_url(url: str) -> str:

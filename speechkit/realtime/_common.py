@@ -18,8 +18,9 @@ from speechkit._core.realtime import (
     ConnectionInfo,
     ConnectionSettings,
     RealtimeSession,
+    redact_secrets,
 )
-from speechkit._core.realtime_protocol import RealtimeOptions, redact_secrets, websocket_url
+from speechkit._core.realtime_protocol import RealtimeOptions, websocket_url
 from speechkit._settings import (
     ASSEMBLYAI_BASE_URL,
     ASSEMBLYAI_EU_BASE_URL,

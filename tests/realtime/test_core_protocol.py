@@ -349,7 +349,7 @@ def test_v2_example_session_messages_parse() -> None:
 
 
 def test_redact_secrets_replaces_only_whole_tokens() -> None:
-    from speechkit._core.realtime_protocol import redact_secrets
+    from speechkit._core.realtime import redact_secrets
 
     line = "GET ws://localhost:8000/v3/ws?token=local HTTP/1.1 Authorization: local"
     assert redact_secrets(line, ["local"]) == (
