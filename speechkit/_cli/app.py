@@ -152,12 +152,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     stream = command(
         "stream",
-        "stream a WAV file or the microphone to realtime transcription",
-        "Stream a WAV file (or the microphone, --mic) to AssemblyAI realtime transcription.\n"
+        "stream an audio file or the microphone to realtime transcription",
+        "Stream an audio file (or the microphone, --mic) to AssemblyAI realtime transcription.\n"
         "On a terminal the partial transcript is redrawn in place and finals get lines of\n"
-        "their own; piped, only finals are printed.",
+        "their own; piped, only finals are printed. Exits 1 when some audio was not\n"
+        "transcribed before --timeout.",
     )
-    stream.add_argument("file", nargs="?", metavar="FILE", help="a PCM WAV file")
+    stream.add_argument(
+        "file", nargs="?", metavar="FILE", help="an audio file: WAV, FLAC, OGG or MP3"
+    )
     stream.add_argument(
         "--mic", action="store_true", help='the microphone (needs "speechkit[mic]"); Ctrl-C ends'
     )
