@@ -30,6 +30,7 @@ __all__ = [
     "RealtimeEvent",
     "RealtimeUsage",
     "Reconnected",
+    "ServerMessage",
     "SessionClosed",
     "SessionInformation",
     "SessionOpened",
@@ -54,8 +55,14 @@ __all__ = [
     "V3Begin",
     "V3Error",
     "V3ForceEndpoint",
+    "V3Heartbeat",
     "V3KeepAlive",
+    "V3LLMGatewayResponse",
     "V3Message",
+    "V3SessionConfiguration",
+    "V3Silence",
+    "V3SpeakerRevision",
+    "V3SpeakerRevisionItem",
     "V3SpeechStarted",
     "V3Terminate",
     "V3Termination",
@@ -201,6 +208,14 @@ class V3Word(SpeechkitModel):
     speaker: str | None = None
 
 
+class V3SessionConfiguration(SpeechkitModel):
+    """``Begin.configuration`` (SDK 1.8.2): what the server runs for this session."""
+
+    model: str | None = None
+    mode: str | None = None
+    api_version: str | None = None
+
+
 class V3Begin(SpeechkitModel):
     """``Begin``: the session is open.
 
@@ -211,7 +226,7 @@ class V3Begin(SpeechkitModel):
     type: Literal["Begin"] = "Begin"
     id: str = ""
     expires_at: int | float | str | None = None
-    configuration: dict[str, Any] | None = None
+    configuration: V3SessionConfiguration | None = None
 
     @property
     def expires_at_datetime(self) -> datetime | None:
@@ -254,6 +269,53 @@ class V3SpeechStarted(SpeechkitModel):
     type: Literal["SpeechStarted"] = "SpeechStarted"
     timestamp: int = 0
     confidence: float = 0.0
+
+
+class V3Heartbeat(SpeechkitModel):
+    """``Heartbeat`` (with ``session_heartbeat``; SDK 1.8.2): progress of the server.
+
+    ``total_audio_received_ms`` and ``total_duration_ms`` are milliseconds on the connection;
+    ``realtime_factor`` is processing speed (may exceed 1); ``max_speech_probability`` is 0-1."""
+
+    type: Literal["Heartbeat"] = "Heartbeat"
+    total_audio_received_ms: int = 0
+    total_duration_ms: int = 0
+    realtime_factor: float = 0.0
+    max_speech_probability: float = 0.0
+
+
+class V3Silence(SpeechkitModel):
+    """``Silence`` (with ``acknowledge_silence``, Universal-3 Pro; SDK 1.8.2): no speech from
+    ``start_ms`` to ``end_ms`` (milliseconds on the connection's audio, like word times)."""
+
+    type: Literal["Silence"] = "Silence"
+    start_ms: int = 0
+    end_ms: int = 0
+
+
+class V3LLMGatewayResponse(SpeechkitModel):
+    """``LLMGatewayResponse`` (with ``llm_gateway``; SDK 1.8.2): the LLM's answer for a turn."""
+
+    type: Literal["LLMGatewayResponse"] = "LLMGatewayResponse"
+    turn_order: int = 0
+    transcript: str = ""
+    data: Any = None
+
+
+class V3SpeakerRevisionItem(SpeechkitModel):
+    """One earlier turn whose speaker labels changed; match it by ``turn_order``."""
+
+    turn_order: int = 0
+    speaker_label: str | None = None
+    words: list[V3Word] = Field(default_factory=list)
+
+
+class V3SpeakerRevision(SpeechkitModel):
+    """``SpeakerRevision`` (speaker labels; SDK 1.8.2): corrected labels of earlier turns.
+    Text and word times are unchanged from the original turns."""
+
+    type: Literal["SpeakerRevision"] = "SpeakerRevision"
+    revisions: list[V3SpeakerRevisionItem] = Field(default_factory=list)
 
 
 class V3Error(SpeechkitModel):
@@ -319,7 +381,18 @@ class TokenError(SpeechkitModel):
     details: Any = None
 
 
-V3Message = V3Begin | V3Turn | V3Termination | V3SpeechStarted | V3Error | V3Warning
+V3Message = (
+    V3Begin
+    | V3Turn
+    | V3Termination
+    | V3SpeechStarted
+    | V3Error
+    | V3Warning
+    | V3Heartbeat
+    | V3Silence
+    | V3LLMGatewayResponse
+    | V3SpeakerRevision
+)
 
 
 class TemporaryToken(SpeechkitModel):
@@ -526,6 +599,32 @@ class SessionClosed(SpeechkitModel):
     usage: RealtimeUsage = Field(default_factory=RealtimeUsage)
 
 
+class ServerMessage(SpeechkitModel):
+    """A server message that is not a transcript (``on_message``): ``Heartbeat``, ``Silence``,
+    ``LLMGatewayResponse``, ``SpeakerRevision``, ``Warning``, and any message type speechkit does
+    not know yet (never dropped silently).
+
+    Attributes:
+        type: The message's ``type`` (v3) or ``message_type`` (v2) as sent.
+        message: The typed wire model (:class:`V3Heartbeat`, ...), or ``None`` for an unknown
+            type; ``data`` has the JSON either way.
+        data: The message as sent.
+        offset_ms: Where this connection's audio starts on the session timeline: add it to the
+            message's own times (``start_ms``, word ``start``...) to compare them with
+            transcripts, which are already on the session timeline.
+        session_id: The server session (connection) the message came from.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    message_type: Literal["ServerMessage"] = "ServerMessage"
+    type: str = ""
+    message: SpeechkitModel | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+    offset_ms: int = 0
+    session_id: str | None = None
+
+
 class ErrorEvent(SpeechkitModel):
     """A problem the session reports (``on_error``); ``fatal`` says whether the session ended."""
 
@@ -546,6 +645,7 @@ RealtimeEvent = (
     | Reconnected
     | ErrorEvent
     | SessionClosed
+    | ServerMessage
 )
 
 

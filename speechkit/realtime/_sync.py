@@ -75,6 +75,9 @@ class RealtimeTranscriber(TranscriberBase):
       (:class:`~speechkit.realtime.RealtimeAudioLostError`), callback failures, and the fatal error
       that ended the session. Without ``on_error`` these go to the ``speechkit.realtime`` log.
     - ``on_close(SessionClosed)``: once, when the session is over (if it was ever opened).
+    - ``on_message(ServerMessage)``: server messages that are not transcripts (v3 ``Heartbeat``,
+      ``Silence``, ``LLMGatewayResponse``, ``SpeakerRevision``, ``Warning``) and any message type
+      speechkit does not know yet, typed where known, never dropped silently.
 
     **Times.** All transcript times are milliseconds on the session timeline: from the first audio
     byte streamed, continuous across reconnects (they never go backwards). Options ending in ``_ms``
@@ -105,6 +108,16 @@ class RealtimeTranscriber(TranscriberBase):
         speaker_labels: v3: label speakers.
         max_speakers: v3: the most speakers to label.
         prompt: v3: a prompt for Universal-3 Pro.
+        language_codes, language_code, domain, filter_profanity, agent_context,
+            interruption_delay, turn_left_pad_ms, session_heartbeat, acknowledge_silence,
+            webhook_url, webhook_auth_header_name, webhook_auth_header_value,
+            speaker_labels_revision_interval_ms, voice_focus, voice_focus_threshold,
+            continuous_partials, include_partial_turns, redact_pii, redact_pii_policies,
+            redact_pii_sub, mode, llm_gateway: v3 connection parameters of the ``assemblyai``
+            1.8.2 SDK, under the same names, checked against one table
+            (``speechkit._core.realtime_v3_options``: types, ranges, allowed values). The ones
+            ``UpdateConfiguration`` carries change live with :meth:`update_options`; the rest
+            reconnect. ``webhook_auth_header_value`` is kept out of logs.
         extra_params: More query parameters, passed through as is.
         api_key: Sent in the ``Authorization`` header, never in the URL or a log line. Defaults to
             ``ASSEMBLYAI_API_KEY`` or ``speechkit.settings.api_key``.
@@ -114,8 +127,10 @@ class RealtimeTranscriber(TranscriberBase):
         base_url: The service root (http(s) or ws(s)); default: AssemblyAI's streaming host.
         endpoints: More base URLs, tried in order when a connection attempt fails (failover).
         connect_timeout: Seconds per attempt for the handshake and the session to begin.
-        max_retries: Retries of a failed connect, and reconnect attempts after each drop (the
-            count starts again once a session begins); 0 turns reconnecting off.
+        max_retries: Attempts in a row that may fail: refused or timed-out connections, token
+            provider errors worth retrying, and connections that ended before delivering
+            anything (the count starts again once a connection delivers); 0 turns reconnecting
+            off.
         backoff_initial: The first reconnect delay, in seconds; it doubles per failed attempt,
             minus up to 25 % random jitter.
         backoff_max: The cap of the reconnect delay, in seconds.
@@ -219,9 +234,10 @@ class RealtimeTranscriber(TranscriberBase):
     def update_options(self, **changes: Any) -> None:
         """Change options mid-session; the latest options are also used for every reconnect.
 
-        Sent on the open stream: v3 ``end_of_turn_confidence_threshold``, ``min_turn_silence``,
-        ``max_turn_silence`` (and ``prompt``, ``keyterms_prompt`` with ``u3-rt-pro``) as
-        ``UpdateConfiguration``; v2 ``end_utterance_silence_threshold``. Applied locally:
+        Sent on the open stream: the v3 options ``UpdateConfiguration`` carries (turn detection,
+        ``format_turns``, ``keyterms_prompt``, ``prompt``, ``language_codes``,
+        ``filter_profanity``, ...; the protocol decides, not the model); v2
+        ``end_utterance_silence_threshold``. Applied locally:
         ``chunk_ms`` (and v3 ``disable_partial_transcripts``). Any other option needs a new
         connection: the current one is terminated gracefully (its last finals still arrive) and a
         new one opens with the new options, replaying audio not yet transcribed; ``on_reconnect``

@@ -206,7 +206,7 @@ async def test_update_options_and_keepalive(server: FakeRealtimeServer) -> None:
     await session.connect()
     await asyncio.sleep(0.35)
     await session.update_options(max_turn_silence=800)
-    await session.update_options(format_turns=True)
+    await session.update_options(speaker_labels=True)  # a query parameter: a new connection
     for _ in range(100):
         if reconnects:
             break
@@ -216,7 +216,7 @@ async def test_update_options_and_keepalive(server: FakeRealtimeServer) -> None:
     first, second = server.connections
     assert len([m for m in first.messages if m == {"type": "KeepAlive"}]) >= 2
     assert {"type": "UpdateConfiguration", "max_turn_silence": 800} in first.messages
-    assert second.query["format_turns"] == "true"
+    assert second.query["speaker_labels"] == "true"
     assert second.query["max_turn_silence"] == "800"
     assert reconnects[0].reason == "options changed"
 

@@ -753,3 +753,69 @@ def test_the_realtime_and_batch_backoff_are_one_function() -> None:
     policy = retry.RetryPolicy(initial_delay=0.5, max_delay=8.0)
     assert [policy.backoff(n, lambda: 0.0) for n in (1, 2, 5, 6)] == [0.5, 1.0, 8.0, 8.0]
     assert policy.backoff(1, lambda: 1.0) == pytest.approx(0.375)
+
+
+# ---- messages that are not transcripts -------------------------------------------------------------
+
+
+def test_todays_v3_messages_and_unknown_types_reach_the_application() -> None:
+    from speechkit.models.realtime import (
+        ServerMessage,
+        V3Heartbeat,
+        V3LLMGatewayResponse,
+        V3Silence,
+        V3SpeakerRevision,
+    )
+
+    sim = Sim("v3")
+    sim.open()
+    sim.audio(pcm(400))
+    sim.receive(v3_turn(0, [("w", 0, 200)], end_of_turn=True))
+    sim.drop(1011)
+    sim.reconnect("s-2")  # the second connection starts at 200 ms on the session timeline
+    for message in (
+        {"type": "Heartbeat", "total_audio_received_ms": 200, "total_duration_ms": 300,
+         "realtime_factor": 1.5, "max_speech_probability": 0.2},
+        {"type": "Silence", "start_ms": 10, "end_ms": 90},
+        {"type": "LLMGatewayResponse", "turn_order": 0, "transcript": "w", "data": {"a": 1}},
+        {"type": "SpeakerRevision", "revisions": [
+            {"turn_order": 0, "speaker_label": "B", "words": [{"text": "w", "start": 0,
+             "end": 200, "confidence": 1, "word_is_final": True, "speaker": "B"}]}]},
+        {"type": "Warning", "warning_code": 1, "warning": "slow down"},
+        {"type": "SomethingNew", "x": [1, 2]},
+    ):  # fmt: skip
+        sim.receive(json.dumps(message))
+    got = sim.of(ServerMessage)
+    assert [m.type for m in got] == [
+        "Heartbeat", "Silence", "LLMGatewayResponse", "SpeakerRevision", "Warning", "SomethingNew",
+    ]  # fmt: skip
+    heartbeat, silence, llm, revision, _, unknown = got
+    assert isinstance(heartbeat.message, V3Heartbeat)
+    assert heartbeat.message.realtime_factor == 1.5
+    assert isinstance(silence.message, V3Silence)
+    assert silence.offset_ms == 200  # add to start_ms for the session timeline
+    assert silence.session_id == "s-2"
+    assert isinstance(llm.message, V3LLMGatewayResponse)
+    assert llm.message.data == {"a": 1}
+    assert isinstance(revision.message, V3SpeakerRevision)
+    assert revision.message.revisions[0].words[0].speaker == "B"
+    assert unknown.message is None
+    assert unknown.data == {"type": "SomethingNew", "x": [1, 2]}
+    assert not sim.of(ErrorEvent)
+
+
+def test_begin_configuration_is_typed() -> None:
+    from speechkit.models.realtime import V3Begin
+
+    begin = V3Begin.from_json_data(
+        {"type": "Begin", "id": "s", "expires_at": 1,
+         "configuration": {"model": "u3-rt-pro", "mode": "balanced", "api_version": "x"}}
+    )  # fmt: skip
+    assert begin.configuration is not None
+    assert (begin.configuration.model, begin.configuration.mode) == ("u3-rt-pro", "balanced")
+
+
+@pytest.mark.parametrize("encoding", ["opus", "ogg_opus", "aac"])
+def test_compressed_encodings_are_refused_with_the_reason(encoding: str) -> None:
+    with pytest.raises(InvalidInputError, match=r"not supported by speechkit yet.*stream_file"):
+        RealtimeOptions(encoding=encoding)  # type: ignore[arg-type]

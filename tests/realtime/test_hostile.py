@@ -23,6 +23,9 @@ from tests.realtime.helpers import v3_begin, word_audio
 from tests.realtime.hostile import HostileServer, frame, normal
 
 AUDIO = word_audio(2)[0]
+# The server answers at once; a generous stall limit keeps a loaded machine from looking like a
+# stalled server (the tests do not wait for it when all goes well).
+PATIENT = {**FAST, "terminate_timeout": 15.0}
 
 
 def run_sync(server: HostileServer, **options: Any) -> tuple[list[Any], list[Any]]:
@@ -31,7 +34,7 @@ def run_sync(server: HostileServer, **options: Any) -> tuple[list[Any], list[Any
     closes: list[Any] = []
     with RealtimeTranscriber(
         base_url=server.base_url, on_error=errors.append, on_close=closes.append,
-        **{**FAST, **options},
+        **{**PATIENT, **options},
     ) as transcriber:  # fmt: skip
         transcriber.stream(AUDIO)
     return errors, closes
@@ -42,7 +45,7 @@ async def run_async(server: HostileServer, **options: Any) -> tuple[list[Any], l
     closes: list[Any] = []
     async with AsyncRealtimeTranscriber(
         base_url=server.base_url, on_error=errors.append, on_close=closes.append,
-        **{**FAST, **options},
+        **{**PATIENT, **options},
     ) as session:  # fmt: skip
         await session.stream(AUDIO)
     return errors, closes
@@ -213,3 +216,16 @@ def test_normal_script_sanity() -> None:
         assert server.connections == 1
     assert errors == []
     assert any(isinstance(m, bytes) for m in server.received)
+
+
+def test_unknown_message_types_reach_on_message() -> None:
+    heartbeat = json.dumps({"type": "Heartbeat", "total_audio_received_ms": 5})
+    novel = json.dumps({"type": "BrandNew", "value": 7})
+    script = [("send", v3_begin()), ("send", heartbeat), ("send", novel), ("serve",)]
+    messages: list[Any] = []
+    with HostileServer([script]) as server:
+        errors, _ = run_sync(server, on_message=messages.append)
+    assert errors == []
+    assert [m.type for m in messages] == ["Heartbeat", "BrandNew"]
+    assert messages[0].message.total_audio_received_ms == 5
+    assert messages[1].data == {"type": "BrandNew", "value": 7}

@@ -5,13 +5,16 @@ the session goes on: a hostile or broken server must not kill the reader."""
 
 from __future__ import annotations
 
+import json
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from speechkit._core.realtime_types import SessionState
 from speechkit.errors import RealtimeError
+from speechkit.models._base import SpeechkitModel
 from speechkit.models.realtime import (
     ErrorEvent,
+    ServerMessage,
     SessionInformation,
     V2Error,
     V2FinalTranscript,
@@ -34,6 +37,8 @@ if TYPE_CHECKING:
 
 __all__ = ["receive"]
 
+LIVE = (SessionState.AWAITING_BEGIN, SessionState.OPEN, SessionState.TERMINATING)
+
 logger = logging.getLogger("speechkit.realtime")
 
 #: What a parser or a handler raises on input it cannot take.
@@ -48,7 +53,9 @@ def receive(session: RealtimeSession, text: str, now: float) -> None:
         _unreadable(session, err, text)
         return
     if parsed is None:
-        logger.debug("Ignoring an unknown realtime message: %.200s", text)
+        # A message type speechkit does not know (yet): the application gets it as it is.
+        if session.state in LIVE:
+            session.emit(_server_message(session, None, json.loads(text)))
         return
     if not isinstance(parsed, V2SessionBegins | V3Begin) and session.state in (
         SessionState.OPEN,
@@ -100,3 +107,20 @@ def _route(session: RealtimeSession, parsed: WireMessage, now: float) -> None:
         session.emit(ErrorEvent(error=error))
     elif isinstance(parsed, V3Warning):
         logger.warning("Realtime server warning %s: %s", parsed.warning_code, parsed.warning)
+        session.emit(_server_message(session, parsed, parsed.raw))
+    else:  # Heartbeat, Silence, LLMGatewayResponse, SpeakerRevision
+        session.emit(_server_message(session, parsed, parsed.raw))
+
+
+def _server_message(
+    session: RealtimeSession, parsed: SpeechkitModel | None, data: Any
+) -> ServerMessage:
+    data = data if isinstance(data, dict) else {}
+    kind = data.get("type", data.get("message_type", ""))
+    return ServerMessage(
+        type=str(kind),
+        message=parsed,
+        data=data,
+        offset_ms=session.timeline.ms(session.timeline.offset),
+        session_id=session.session_id,
+    )
