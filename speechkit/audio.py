@@ -282,21 +282,22 @@ class WavAudio:
         return len(self.pcm) / 2 / self.sample_rate
 
 
-def _open_wav(path: str | os.PathLike[str]) -> wave.Wave_read:
-    try:
-        return wave.open(os.fspath(path), "rb")
-    except (wave.Error, EOFError) as err:
-        raise InvalidInputError(
-            f"{os.fspath(path)!r} is not a PCM WAV file ({err}). Convert it first, for example "
-            "with: ffmpeg -i input -ac 1 -ar 16000 -c:a pcm_s16le output.wav"
-        ) from err
+#: What :func:`stream_file` and :func:`read_wav` read: PCM WAV with the standard library, the rest
+#: through libsndfile (the ``soundfile`` package, in the ``server`` extra).
+SUPPORTED_FORMATS = "WAV (PCM, float, mu-law/A-law, WAVE_FORMAT_EXTENSIBLE), FLAC, OGG, MP3"
 
 
 def _iter_wav_blocks(
     path: str | os.PathLike[str], sample_rate: int | None
 ) -> Iterator[tuple[bytes, int]]:
-    """Yield (16-bit mono PCM, rate) blocks of a WAV file, resampled to ``sample_rate`` if given."""
-    with _open_wav(path) as wav:
+    """Yield (16-bit mono PCM, rate) blocks of an audio file, resampled to ``sample_rate`` if
+    given. PCM WAV is read with the standard library; anything else goes to libsndfile."""
+    try:
+        wav = wave.open(os.fspath(path), "rb")  # noqa: SIM115 - closed by the with below
+    except (wave.Error, EOFError) as err:
+        yield from _iter_decoded_blocks(path, sample_rate, str(err))
+        return
+    with wav:
         width, channels, rate = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
         if width not in (1, 2, 3, 4) or channels < 1 or rate <= 0:
             raise InvalidInputError(f"Unsupported WAV format: {8 * width}-bit, {channels} ch.")
@@ -314,19 +315,69 @@ def _iter_wav_blocks(
             yield resampler.flush(), target
 
 
+def _iter_decoded_blocks(
+    path: str | os.PathLike[str], sample_rate: int | None, why_not_wav: str
+) -> Iterator[tuple[bytes, int]]:
+    """Decode any format libsndfile reads (float or extensible WAV, FLAC, OGG, MP3) in blocks."""
+    name = os.fspath(path)
+    try:
+        import numpy as np
+        import soundfile
+    except ImportError as err:
+        raise ConfigurationError(
+            f"{name!r} is not a PCM WAV file ({why_not_wav}); reading other audio formats "
+            f"({SUPPORTED_FORMATS}) needs the soundfile library: pip install 'speechkit[server]'"
+        ) from err
+    try:
+        sound = soundfile.SoundFile(name)
+    except (RuntimeError, ValueError, TypeError, EOFError) as err:
+        # LibsndfileError (a RuntimeError): unknown format or a corrupt header.
+        raise InvalidInputError(
+            f"{name!r} could not be decoded as audio ({' '.join(str(err).split())}). "
+            f"Supported formats: {SUPPORTED_FORMATS}."
+        ) from err
+    with sound:
+        rate, channels = int(sound.samplerate), int(sound.channels)
+        if rate <= 0 or channels < 1:
+            raise InvalidInputError(f"{name!r}: unsupported audio ({rate} Hz, {channels} ch).")
+        target = sample_rate or rate
+        resampler = Resampler(rate, target) if target != rate else None
+        while True:
+            frames = sound.read(rate * _BLOCK_SECONDS, dtype="float32", always_2d=True)
+            if not len(frames):
+                break
+            # Average the channels; float samples beyond full scale are clipped, not wrapped.
+            mono = frames.mean(axis=1) * 32768.0
+            pcm = np.clip(np.rint(mono), -32768, 32767).astype("<i2").tobytes()
+            yield (resampler.process(pcm) if resampler else pcm), target
+        if resampler is not None:
+            yield resampler.flush(), target
+
+
 def read_wav(path: str | os.PathLike[str], sample_rate: int | None = None) -> WavAudio:
-    """Read a PCM WAV file (8/16/24/32-bit, any channel count) as 16-bit mono.
+    """Read an audio file as 16-bit mono PCM.
+
+    PCM WAV (8/16/24/32-bit, any channel count) needs nothing beyond the standard library; float
+    or WAVE_FORMAT_EXTENSIBLE WAV, FLAC, OGG and MP3 are decoded with libsndfile (the
+    ``soundfile`` package, in the ``server`` extra).
 
     Args:
         path: The file.
         sample_rate: Resample to this rate (Hz); ``None`` keeps the file's rate.
 
     Raises:
-        InvalidInputError: The file is not a PCM WAV file.
+        InvalidInputError: The file is not audio speechkit can decode.
+        ConfigurationError: The file needs ``soundfile`` and it is not installed.
     """
-    with _open_wav(path) as wav:
-        rate = sample_rate or wav.getframerate()
-    return WavAudio(b"".join(pcm for pcm, _ in _iter_wav_blocks(path, sample_rate)), rate)
+    rate = sample_rate
+    pieces = []
+    for pcm, block_rate in _iter_wav_blocks(path, sample_rate):
+        pieces.append(pcm)
+        rate = block_rate
+    if rate is None:  # an empty file: ask the header
+        with wave.open(os.fspath(path), "rb") as wav:
+            rate = wav.getframerate()
+    return WavAudio(b"".join(pieces), rate)
 
 
 def iter_chunks(data: bytes | Iterable[bytes], chunk_size: int) -> Iterator[bytes]:
@@ -355,10 +406,12 @@ def stream_file(
     realtime: bool = False,
     encoding: Encoding = "pcm_s16le",
 ) -> Generator[bytes, None, None]:
-    """Yield a WAV file as raw audio chunks ready to stream.
+    """Yield an audio file as raw audio chunks ready to stream.
 
     Args:
-        path: A PCM WAV file (8/16/24/32-bit, mono or more channels, any rate).
+        path: An audio file: PCM WAV (8/16/24/32-bit, mono or more channels, any rate) with the
+            standard library; float or WAVE_FORMAT_EXTENSIBLE WAV, FLAC, OGG and MP3 with the
+            ``soundfile`` package (``server`` extra). Channels are averaged.
         sample_rate: Output rate in Hz; the file is resampled to it.
         chunk_ms: Chunk duration in milliseconds (the last chunk may be shorter).
         realtime: Pace the chunks at the speed of the audio (sleeps in the calling thread), like a
@@ -366,7 +419,8 @@ def stream_file(
         encoding: ``"pcm_s16le"`` or ``"pcm_mulaw"``.
 
     Raises:
-        InvalidInputError: The file is not a PCM WAV file, or an argument is invalid.
+        InvalidInputError: The file is not audio speechkit can decode, or an argument is invalid.
+        ConfigurationError: The file needs ``soundfile`` and it is not installed.
     """
     if encoding not in ("pcm_s16le", "pcm_mulaw"):
         raise InvalidInputError(f'encoding must be "pcm_s16le" or "pcm_mulaw", got {encoding!r}.')

@@ -152,12 +152,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     stream = command(
         "stream",
-        "stream a WAV file or the microphone to realtime transcription",
-        "Stream a WAV file (or the microphone, --mic) to AssemblyAI realtime transcription.\n"
+        "stream an audio file or the microphone to realtime transcription",
+        "Stream an audio file (or the microphone, --mic) to AssemblyAI realtime transcription.\n"
         "On a terminal the partial transcript is redrawn in place and finals get lines of\n"
-        "their own; piped, only finals are printed.",
+        "their own; piped, only finals are printed. Exits 1 when some audio was not\n"
+        "transcribed before --timeout.",
     )
-    stream.add_argument("file", nargs="?", metavar="FILE", help="a PCM WAV file")
+    stream.add_argument(
+        "file", nargs="?", metavar="FILE", help="an audio file: WAV, FLAC, OGG or MP3"
+    )
     stream.add_argument(
         "--mic", action="store_true", help='the microphone (needs "speechkit[mic]"); Ctrl-C ends'
     )
@@ -171,6 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stream.add_argument(
         "--protocol", choices=("v3", "v2"), default="v3", help="streaming API version"
+    )
+    stream.add_argument(
+        "--timeout",
+        type=positive_float,
+        metavar="SECONDS",
+        help="the longest to wait at the end for the last transcripts (default: while the "
+        "server makes progress, up to 5 s plus 3x the audio it has not confirmed); audio not "
+        "transcribed by then makes the command exit 1",
     )
     stream.add_argument(
         "-f",

@@ -17,11 +17,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from speechkit._cli.exitcodes import INTERRUPTED, OK, USAGE, CLIError, one_line
+from speechkit._cli.exitcodes import FAILED, INTERRUPTED, OK, USAGE, CLIError, one_line
 from speechkit._cli.options import Connection
 from speechkit.errors import RealtimeAudioLostError, RealtimeCallbackError, RealtimeError
 
-__all__ = ["Printer", "run"]
+__all__ = ["AUDIO_LOST", "Printer", "run"]
+
+#: The exit code when some audio was not transcribed (the server did not confirm it before the
+#: close timeout, or a reconnect could not replay it): the printed transcript is incomplete.
+AUDIO_LOST = FAILED
 
 
 class Printer:
@@ -115,7 +119,9 @@ def run(args: argparse.Namespace, connection: Connection) -> int:
     errors: list[RealtimeError] = []
 
     def on_error(error: Any) -> None:
-        if isinstance(error, RealtimeAudioLostError | RealtimeCallbackError):
+        if isinstance(error, RealtimeAudioLostError):
+            pass  # close() raises the total; reported once at the end
+        elif isinstance(error, RealtimeCallbackError):
             print(f"speechkit: warning: {one_line(error)}", file=sys.stderr, flush=True)
         elif isinstance(error, RealtimeError):
             errors.append(error)
@@ -155,6 +161,7 @@ def run(args: argparse.Namespace, connection: Connection) -> int:
         chunks = itertools.chain([next(chunks, b"")], chunks)
     chunks = _until(printer.closed, chunks)
     interrupted = False
+    lost: RealtimeAudioLostError | None = None
     transcriber.connect()
     try:
         transcriber.stream(chunks)
@@ -162,9 +169,11 @@ def run(args: argparse.Namespace, connection: Connection) -> int:
         interrupted = not args.mic  # Ctrl-C is how a microphone stream ends
     finally:
         try:
-            transcriber.close()
+            transcriber.close(timeout=getattr(args, "timeout", None))
         except KeyboardInterrupt:
             interrupted = True
+        except RealtimeAudioLostError as error:
+            lost = error
         printer.finish()
     if printer.closed.is_set():
         raise BrokenPipeError("stdout was closed")
@@ -173,4 +182,8 @@ def run(args: argparse.Namespace, connection: Connection) -> int:
         return INTERRUPTED
     if errors:
         raise errors[-1]
+    if lost is not None:
+        # Documented: some audio has no transcript, so the output is incomplete.
+        print(f"speechkit: error: {one_line(lost)}", file=sys.stderr, flush=True)
+        return AUDIO_LOST
     return OK

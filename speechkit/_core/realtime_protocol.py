@@ -29,7 +29,11 @@ from speechkit.models.realtime import (
     V2SessionTerminated,
     V3Begin,
     V3Error,
+    V3Heartbeat,
+    V3LLMGatewayResponse,
     V3Message,
+    V3Silence,
+    V3SpeakerRevision,
     V3SpeechStarted,
     V3Termination,
     V3Turn,
@@ -37,6 +41,7 @@ from speechkit.models.realtime import (
 )
 
 from .realtime_audio import CHUNK_LIMITS_MS, AudioFormat
+from .realtime_v3_options import SECRET_PARAMS, V3_LIVE, V3_NAMES, V3_PARAMS, check_v3_value
 
 __all__ = [
     "ProtocolAdapter",
@@ -60,22 +65,7 @@ V3_API_VERSION = "2025-05-12"
 _V2_ONLY = frozenset(
     {"word_boost", "enable_extra_session_information", "end_utterance_silence_threshold"}
 )
-_V3_ONLY = frozenset(
-    {
-        "speech_model",
-        "format_turns",
-        "end_of_turn_confidence_threshold",
-        "min_turn_silence",
-        "max_turn_silence",
-        "vad_threshold",
-        "inactivity_timeout",
-        "keyterms_prompt",
-        "language_detection",
-        "speaker_labels",
-        "max_speakers",
-        "prompt",
-    }
-)
+_V3_ONLY = V3_NAMES
 # Changing these would change what the buffered audio means; they need a new transcriber.
 _FIXED = frozenset({"protocol", "sample_rate", "encoding"})
 # Handled by speechkit itself, so changing them never touches the connection.
@@ -112,11 +102,35 @@ class RealtimeOptions:
     speaker_labels: bool | None = None
     max_speakers: int | None = None
     prompt: str | None = None
+    # v3, SDK 1.8.2 (see realtime_v3_options for ranges and what changes live)
+    language_codes: tuple[str, ...] | None = None
+    language_code: str | None = None
+    domain: str | None = None
+    filter_profanity: bool | None = None
+    agent_context: str | None = None
+    interruption_delay: int | None = None
+    turn_left_pad_ms: int | None = None
+    session_heartbeat: bool | None = None
+    acknowledge_silence: bool | None = None
+    webhook_url: str | None = None
+    webhook_auth_header_name: str | None = None
+    webhook_auth_header_value: str | None = field(default=None, repr=False)
+    speaker_labels_revision_interval_ms: int | None = None
+    voice_focus: str | None = None
+    voice_focus_threshold: float | None = None
+    continuous_partials: bool | None = None
+    include_partial_turns: bool | None = None
+    redact_pii: bool | None = None
+    redact_pii_policies: tuple[str, ...] | None = None
+    redact_pii_sub: str | None = None
+    mode: str | None = None
+    llm_gateway: Mapping[str, Any] | None = None
     extra_params: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Accept lists from users; keep the frozen dataclass hashable-ish and immutable.
-        for name in ("word_boost", "keyterms_prompt"):
+        lists = ("word_boost", *(p.name for p in V3_PARAMS if p.kind == "strings"))
+        for name in lists:
             value = getattr(self, name)
             if value is not None and not isinstance(value, tuple):
                 if isinstance(value, str) or not isinstance(value, Sequence):
@@ -147,6 +161,12 @@ class RealtimeOptions:
                 f"sample_rate={self.sample_rate} Hz is not supported: use 8000 to 48000 Hz "
                 "(16000 is typical). stream_file() resamples WAV files to it."
             )
+        if self.encoding in ("opus", "ogg_opus", "aac"):
+            raise InvalidInputError(
+                f'encoding="{self.encoding}" is not supported by speechkit yet: the session cuts, '
+                "replays and times PCM audio. Send pcm_s16le or pcm_mulaw (stream_file() decodes "
+                "Ogg/Opus and other files to PCM)."
+            )
         if self.encoding not in ("pcm_s16le", "pcm_mulaw"):
             raise InvalidInputError(
                 f'encoding must be "pcm_s16le" or "pcm_mulaw", got {self.encoding!r}.'
@@ -172,23 +192,16 @@ class RealtimeOptions:
         _check_range(
             "end_utterance_silence_threshold", self.end_utterance_silence_threshold, 0, 20_000
         )
-        _check_range(
-            "end_of_turn_confidence_threshold", self.end_of_turn_confidence_threshold, 0.0, 1.0
-        )
-        _check_range("vad_threshold", self.vad_threshold, 0.0, 1.0)
-        _check_range("min_turn_silence", self.min_turn_silence, 0, 60_000)
-        _check_range("max_turn_silence", self.max_turn_silence, 0, 60_000)
-        _check_range("inactivity_timeout", self.inactivity_timeout, 5, 3600)
-        _check_range("max_speakers", self.max_speakers, 1, 10)
-        for name in ("word_boost", "keyterms_prompt"):
-            words = getattr(self, name)
-            if words is not None and not all(isinstance(w, str) for w in words):
-                raise InvalidInputError(f"{name} must be a list of strings.")
+        for param in V3_PARAMS:
+            check_v3_value(param, getattr(self, param.name))
+        if self.word_boost is not None and not all(isinstance(w, str) for w in self.word_boost):
+            raise InvalidInputError("word_boost must be a list of strings.")
         if self.word_boost is not None and len(json.dumps(list(self.word_boost))) > 2500:
             raise InvalidInputError("word_boost is limited to 2500 characters of JSON.")
-        clash = set(self.extra_params) & (
-            {"token", "sample_rate", "encoding"} | _V2_ONLY | _V3_ONLY
-        )
+        # extra_params may carry a parameter speechkit names (code written before it had a
+        # name keeps working), but not one also set by name, nor the connection's own.
+        named = {n for n in _V2_ONLY | _V3_ONLY if getattr(self, n) not in (None, False)}
+        clash = set(self.extra_params) & ({"token", "sample_rate", "encoding"} | named)
         if clash:
             raise InvalidInputError(
                 f"extra_params may not set {', '.join(sorted(clash))}; use the named option."
@@ -366,11 +379,9 @@ class V3Adapter(ProtocolAdapter):
 
     name: ProtocolName = "v3"
     path = "/v3/ws"
-    # UpdateConfiguration (usm-streaming.yml); Universal-3 Pro adds prompt and keyterms_prompt.
-    live_updatable = frozenset(
-        {"end_of_turn_confidence_threshold", "min_turn_silence", "max_turn_silence"}
-    )
-    _U3_LIVE = live_updatable | {"prompt", "keyterms_prompt"}
+    # UpdateConfiguration carries RealTimeSessionParameters (SDK 1.8.2): the protocol says
+    # what changes live, for every speech model.
+    live_updatable = V3_LIVE
     # v3 has no server-side switch for partials; speechkit filters them.
     local_options = _LOCAL | {"disable_partial_transcripts"}
 
@@ -381,22 +392,13 @@ class V3Adapter(ProtocolAdapter):
         "SpeechStarted": V3SpeechStarted,
         "Error": V3Error,
         "Warning": V3Warning,
+        "Heartbeat": V3Heartbeat,
+        "Silence": V3Silence,
+        "LLMGatewayResponse": V3LLMGatewayResponse,
+        "SpeakerRevision": V3SpeakerRevision,
     }
 
-    _QUERY_FIELDS = (
-        "speech_model",
-        "format_turns",
-        "end_of_turn_confidence_threshold",
-        "min_turn_silence",
-        "max_turn_silence",
-        "vad_threshold",
-        "inactivity_timeout",
-        "keyterms_prompt",
-        "language_detection",
-        "speaker_labels",
-        "max_speakers",
-        "prompt",
-    )
+    _QUERY_FIELDS = tuple(p.name for p in V3_PARAMS)
 
     def query_params(self, options: RealtimeOptions) -> list[tuple[str, str]]:
         params: list[tuple[str, str]] = [
@@ -431,14 +433,11 @@ class V3Adapter(ProtocolAdapter):
     def keepalive_message(self) -> str | None:
         return _dumps({"type": "KeepAlive"})
 
-    def live_updatable_for(self, options: RealtimeOptions) -> frozenset[str]:
-        return self._U3_LIVE if options.speech_model == "u3-rt-pro" else self.live_updatable
-
     def update_messages(self, options: RealtimeOptions, names: set[str]) -> list[str]:
         message: dict[str, Any] = {"type": "UpdateConfiguration"}
         for name in sorted(names):
             value = getattr(options, name)
-            if name == "keyterms_prompt":
+            if isinstance(value, tuple) or name == "keyterms_prompt":
                 # "keyterms_prompt: [] clears the list" (U3 spec).
                 value = list(value or ())
             message[name] = value
@@ -480,7 +479,7 @@ def websocket_url(base_url: str, path: str, params: Sequence[tuple[str, str]] = 
     )
 
 
-_SECRET_PARAMS = frozenset({"token", "api_key", "key"})
+_SECRET_PARAMS = frozenset({"token", "api_key", "key"}) | SECRET_PARAMS
 
 
 def redact_url(url: str) -> str:

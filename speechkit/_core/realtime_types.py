@@ -4,7 +4,6 @@ the audio-loss error (sans-I/O; see :mod:`speechkit._core.realtime`). Times are 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -12,6 +11,7 @@ from speechkit.errors import RealtimeAudioLostError
 from speechkit.models.realtime import RealtimeUsage
 
 from .realtime_protocol import redact_url, websocket_url
+from .retry import backoff_delay
 
 __all__ = [
     "Connect",
@@ -19,6 +19,7 @@ __all__ = [
     "ConnectionSettings",
     "Disconnect",
     "EndpointAttempt",
+    "FetchToken",
     "Finished",
     "RealtimeAudioLostError",
     "Receive",
@@ -33,6 +34,7 @@ class SessionState(enum.Enum):
     """Where a session is in its life."""
 
     IDLE = "idle"
+    FETCHING_TOKEN = "fetching_token"
     CONNECTING = "connecting"
     AWAITING_BEGIN = "awaiting_begin"
     OPEN = "open"
@@ -61,11 +63,14 @@ class ConnectionSettings:
         keepalive_interval: Send a keepalive after this long without sending anything (``None``:
             never). v3 sends ``{"type": "KeepAlive"}``; v2 has no such message, so 100 ms of
             silence is sent (billed as audio).
-        terminate_timeout: How long ``close()`` (and an option change that needs a new connection)
-            waits for the server to confirm the end of the session.
+        terminate_timeout: How long ``close()`` waits without a message from the server (and an
+            option change that needs a new connection waits in all) for the server to confirm
+            the end of the session.
         replay_buffer_ms: Milliseconds of unfinalized audio kept for replay after a disconnect.
         wake_interval: The longest a shell waits before giving the session a turn, so calls from
             other threads (close, option changes) are acted on promptly.
+        token_provider: The shell has a callable that makes a temporary token: every connection
+            attempt starts with a :class:`FetchToken` step.
     """
 
     endpoints: tuple[str, ...]
@@ -80,6 +85,7 @@ class ConnectionSettings:
     terminate_timeout: float = 5.0
     replay_buffer_ms: int = 60_000
     wake_interval: float = 0.25
+    token_provider: bool = False
 
 
 # ---- steps the shell performs ------------------------------------------------------------------
@@ -130,6 +136,16 @@ class Connect:
 
 
 @dataclass(frozen=True, slots=True)
+class FetchToken:
+    """Run the application's token provider (a fresh token per attempt: each starts one
+    session), then report :meth:`RealtimeSession.token_fetched` with the token or
+    :meth:`RealtimeSession.token_failed` with the exception, and ask for the next step.
+    ``timeout`` is the seconds the provider may take, where the shell can bound it."""
+
+    timeout: float
+
+
+@dataclass(frozen=True, slots=True)
 class Receive:
     """Wait up to ``timeout`` seconds for a message, then call the matching report method
     (:meth:`~RealtimeSession.receive`, or :meth:`~RealtimeSession.connection_closed`; on a timeout
@@ -158,7 +174,7 @@ class Finished:
     """The session is over; the driver loop ends."""
 
 
-Step = Connect | Receive | Disconnect | Sleep | Finished
+Step = FetchToken | Connect | Receive | Disconnect | Sleep | Finished
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,12 +212,3 @@ class ConnectionInfo:
     reconnects: int
     attempts: tuple[EndpointAttempt, ...]
     usage: RealtimeUsage
-
-
-def backoff_delay(
-    attempt: int, *, initial: float, maximum: float, jitter: float, rng: Callable[[], float]
-) -> float:
-    """Seconds to wait before retry number ``attempt`` (1-based): ``initial`` doubling per attempt
-    up to ``maximum``, minus up to ``jitter`` (a fraction) of it, drawn from ``rng()`` in [0, 1)."""
-    base = min(maximum, initial * 2.0 ** max(attempt - 1, 0))
-    return max(0.0, base * (1.0 - jitter * rng()))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from speechkit._core.http import Request
 from speechkit.errors import APIStatusError, ConnectError, SpeechkitError, TransportError
 
-__all__ = ["RetryPolicy", "parse_retry_after"]
+__all__ = ["RetryPolicy", "backoff_delay", "parse_retry_after"]
 
 #: Statuses that say nothing was processed, so even a job-creating POST may be sent again.
 ALWAYS_RETRYABLE_STATUSES = frozenset({429, 503})
@@ -56,6 +56,23 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float) -> float | None
     return max(0.0, when.timestamp() - now)
 
 
+def backoff_delay(
+    attempt: int,
+    *,
+    initial: float,
+    maximum: float,
+    jitter: float = 0.25,
+    rng: Callable[[], float],
+) -> float:
+    """Seconds to wait before retry number ``attempt`` (1-based): ``initial`` doubling per attempt
+    up to ``maximum``, minus up to ``jitter`` (a fraction) of it, drawn from ``rng()`` in [0, 1).
+
+    The one backoff of speechkit: HTTP retries (:meth:`RetryPolicy.backoff`), realtime reconnects
+    and token fetches all use it."""
+    base = min(maximum, initial * 2.0 ** max(attempt - 1, 0))
+    return max(0.0, base * (1.0 - jitter * rng()))
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """Retry decisions for one client.
@@ -75,8 +92,9 @@ class RetryPolicy:
 
     def backoff(self, retry_number: int, random: Callable[[], float]) -> float:
         """Delay before retry ``retry_number`` (1-based): exponential, minus up to 25 % jitter."""
-        delay = min(self.initial_delay * 2.0 ** (retry_number - 1), self.max_delay)
-        return delay * (1.0 - 0.25 * random())
+        return backoff_delay(
+            retry_number, initial=self.initial_delay, maximum=self.max_delay, rng=random
+        )
 
     def may_retry(self, request: Request, error: SpeechkitError, *, body_rewindable: bool) -> bool:
         """Whether ``error`` from sending ``request`` may be retried at all (ignoring the count)."""

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from speechkit.errors import RealtimeError
 from speechkit.models import _html
@@ -30,6 +30,7 @@ __all__ = [
     "RealtimeEvent",
     "RealtimeUsage",
     "Reconnected",
+    "ServerMessage",
     "SessionClosed",
     "SessionInformation",
     "SessionOpened",
@@ -54,8 +55,14 @@ __all__ = [
     "V3Begin",
     "V3Error",
     "V3ForceEndpoint",
+    "V3Heartbeat",
     "V3KeepAlive",
+    "V3LLMGatewayResponse",
     "V3Message",
+    "V3SessionConfiguration",
+    "V3Silence",
+    "V3SpeakerRevision",
+    "V3SpeakerRevisionItem",
     "V3SpeechStarted",
     "V3Terminate",
     "V3Termination",
@@ -74,7 +81,25 @@ __all__ = [
 # --------------------------------------------------------------------------------------------------
 
 
-class V2Word(SpeechkitModel):
+class _LeanModel(BaseModel):
+    """Lenient like :class:`SpeechkitModel` (unknown fields kept), for the models built by the
+    thousand (words): no per-instance slot for the raw JSON, whose set-up cost was a third of the
+    realtime per-message CPU (benchmarks, scenario 6). ``raw`` is the model's JSON form."""
+
+    model_config = ConfigDict(
+        extra="allow", populate_by_name=True, protected_namespaces=(), ser_json_inf_nan="constants"
+    )
+
+    @classmethod
+    def from_json_data(cls, data: Any) -> Self:
+        return cls.model_validate(data)
+
+    @property
+    def raw(self) -> Any:
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+class V2Word(_LeanModel):
     """One word of a v2 transcript. ``start``/``end`` are milliseconds on the connection's audio."""
 
     text: str = ""
@@ -190,7 +215,7 @@ V2Message = (
 # --------------------------------------------------------------------------------------------------
 
 
-class V3Word(SpeechkitModel):
+class V3Word(_LeanModel):
     """One word of a v3 turn. ``start``/``end`` are milliseconds on the connection's audio."""
 
     text: str = ""
@@ -199,6 +224,14 @@ class V3Word(SpeechkitModel):
     confidence: float = 0.0
     word_is_final: bool = True
     speaker: str | None = None
+
+
+class V3SessionConfiguration(SpeechkitModel):
+    """``Begin.configuration`` (SDK 1.8.2): what the server runs for this session."""
+
+    model: str | None = None
+    mode: str | None = None
+    api_version: str | None = None
 
 
 class V3Begin(SpeechkitModel):
@@ -211,7 +244,7 @@ class V3Begin(SpeechkitModel):
     type: Literal["Begin"] = "Begin"
     id: str = ""
     expires_at: int | float | str | None = None
-    configuration: dict[str, Any] | None = None
+    configuration: V3SessionConfiguration | None = None
 
     @property
     def expires_at_datetime(self) -> datetime | None:
@@ -254,6 +287,53 @@ class V3SpeechStarted(SpeechkitModel):
     type: Literal["SpeechStarted"] = "SpeechStarted"
     timestamp: int = 0
     confidence: float = 0.0
+
+
+class V3Heartbeat(SpeechkitModel):
+    """``Heartbeat`` (with ``session_heartbeat``; SDK 1.8.2): progress of the server.
+
+    ``total_audio_received_ms`` and ``total_duration_ms`` are milliseconds on the connection;
+    ``realtime_factor`` is processing speed (may exceed 1); ``max_speech_probability`` is 0-1."""
+
+    type: Literal["Heartbeat"] = "Heartbeat"
+    total_audio_received_ms: int = 0
+    total_duration_ms: int = 0
+    realtime_factor: float = 0.0
+    max_speech_probability: float = 0.0
+
+
+class V3Silence(SpeechkitModel):
+    """``Silence`` (with ``acknowledge_silence``, Universal-3 Pro; SDK 1.8.2): no speech from
+    ``start_ms`` to ``end_ms`` (milliseconds on the connection's audio, like word times)."""
+
+    type: Literal["Silence"] = "Silence"
+    start_ms: int = 0
+    end_ms: int = 0
+
+
+class V3LLMGatewayResponse(SpeechkitModel):
+    """``LLMGatewayResponse`` (with ``llm_gateway``; SDK 1.8.2): the LLM's answer for a turn."""
+
+    type: Literal["LLMGatewayResponse"] = "LLMGatewayResponse"
+    turn_order: int = 0
+    transcript: str = ""
+    data: Any = None
+
+
+class V3SpeakerRevisionItem(SpeechkitModel):
+    """One earlier turn whose speaker labels changed; match it by ``turn_order``."""
+
+    turn_order: int = 0
+    speaker_label: str | None = None
+    words: list[V3Word] = Field(default_factory=list)
+
+
+class V3SpeakerRevision(SpeechkitModel):
+    """``SpeakerRevision`` (speaker labels; SDK 1.8.2): corrected labels of earlier turns.
+    Text and word times are unchanged from the original turns."""
+
+    type: Literal["SpeakerRevision"] = "SpeakerRevision"
+    revisions: list[V3SpeakerRevisionItem] = Field(default_factory=list)
 
 
 class V3Error(SpeechkitModel):
@@ -319,7 +399,18 @@ class TokenError(SpeechkitModel):
     details: Any = None
 
 
-V3Message = V3Begin | V3Turn | V3Termination | V3SpeechStarted | V3Error | V3Warning
+V3Message = (
+    V3Begin
+    | V3Turn
+    | V3Termination
+    | V3SpeechStarted
+    | V3Error
+    | V3Warning
+    | V3Heartbeat
+    | V3Silence
+    | V3LLMGatewayResponse
+    | V3SpeakerRevision
+)
 
 
 class TemporaryToken(SpeechkitModel):
@@ -341,7 +432,7 @@ class TemporaryToken(SpeechkitModel):
 # --------------------------------------------------------------------------------------------------
 
 
-class Word(SpeechkitModel):
+class Word(_LeanModel):
     """A recognized word. ``start``/``end`` are milliseconds on the session timeline.
 
     Attributes:
@@ -526,6 +617,32 @@ class SessionClosed(SpeechkitModel):
     usage: RealtimeUsage = Field(default_factory=RealtimeUsage)
 
 
+class ServerMessage(SpeechkitModel):
+    """A server message that is not a transcript (``on_message``): ``Heartbeat``, ``Silence``,
+    ``LLMGatewayResponse``, ``SpeakerRevision``, ``Warning``, and any message type speechkit does
+    not know yet (never dropped silently).
+
+    Attributes:
+        type: The message's ``type`` (v3) or ``message_type`` (v2) as sent.
+        message: The typed wire model (:class:`V3Heartbeat`, ...), or ``None`` for an unknown
+            type; ``data`` has the JSON either way.
+        data: The message as sent.
+        offset_ms: Where this connection's audio starts on the session timeline: add it to the
+            message's own times (``start_ms``, word ``start``...) to compare them with
+            transcripts, which are already on the session timeline.
+        session_id: The server session (connection) the message came from.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    message_type: Literal["ServerMessage"] = "ServerMessage"
+    type: str = ""
+    message: SpeechkitModel | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+    offset_ms: int = 0
+    session_id: str | None = None
+
+
 class ErrorEvent(SpeechkitModel):
     """A problem the session reports (``on_error``); ``fatal`` says whether the session ended."""
 
@@ -546,6 +663,7 @@ RealtimeEvent = (
     | Reconnected
     | ErrorEvent
     | SessionClosed
+    | ServerMessage
 )
 
 
@@ -553,9 +671,9 @@ def parse_expiry(value: int | float | str | None) -> datetime | None:
     """Turn a v2/v3 ``expires_at`` (Unix seconds or ISO 8601) into a datetime, or ``None``."""
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, tz=UTC)
     try:
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(value, tz=UTC)
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+    except (ValueError, OverflowError, OSError, TypeError):
+        return None  # out of range (a hostile or broken server) or not a time: unknown

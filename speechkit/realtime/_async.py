@@ -14,15 +14,27 @@ from typing import Any, cast
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+from websockets.exceptions import ConnectionClosed
 
 from speechkit import audio
-from speechkit._core.realtime import Connect, Disconnect, Finished, Receive, Sleep
+from speechkit._core.realtime import Connect, Disconnect, FetchToken, Finished, Receive, Sleep
 from speechkit._core.realtime_audio import is_buffer
-from speechkit.errors import InvalidInputError, RealtimeConnectionError, RealtimeError
+from speechkit.errors import (
+    InvalidInputError,
+    RealtimeAudioLostError,
+    RealtimeConnectionError,
+    RealtimeError,
+)
 from speechkit.models.realtime import RealtimeEvent
 
-from ._common import CLOSE_TIMEOUT, USER_AGENT, TranscriberBase, websockets_logger
+from ._common import (
+    CLOSE_TIMEOUT,
+    CONNECT_ERRORS,
+    TranscriberBase,
+    connect_arguments,
+    report_close,
+    report_connect_failure,
+)
 
 __all__ = ["AsyncRealtimeTranscriber"]
 
@@ -77,6 +89,7 @@ class AsyncRealtimeTranscriber(TranscriberBase):
         self._queue: asyncio.Queue[object] = asyncio.Queue(EVENT_QUEUE_SIZE)
         self._iterating = False
         self._ended = False
+        self._loss_raised = False
 
     # ---- public API ------------------------------------------------------------------------------
 
@@ -91,6 +104,7 @@ class AsyncRealtimeTranscriber(TranscriberBase):
         """
         if self._task is not None:
             raise RealtimeError("connect() was already called on this transcriber.")
+        self._session.start()
         self._ready = asyncio.get_running_loop().create_future()
         self._task = asyncio.create_task(self._run(), name=f"speechkit-realtime-{next(_task_ids)}")
         try:
@@ -171,16 +185,22 @@ class AsyncRealtimeTranscriber(TranscriberBase):
 
     # Same signature as the sync close() (a parity test checks it), hence a timeout argument.
     async def close(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        """End the session: send the remaining audio and the terminate message, wait up to
-        ``timeout`` seconds (default ``terminate_timeout``) for the last transcripts, then close.
+        """End the session: send the remaining audio and the terminate message, wait for the
+        last transcripts, then close. How long it waits is as for
+        :meth:`RealtimeTranscriber.close`: while the server makes progress, bounded by
+        ``timeout`` (default: ``terminate_timeout`` plus three times the outstanding audio).
 
-        Guarantees: returns within about ``timeout`` + 2 seconds even if the server is gone; the
+        Guarantees: returns within about that wait + 2 seconds even if the server is gone; the
         reader task has finished when it returns (unless called from a callback, where it only
         starts closing); ``on_close`` has run. Safe to call more than once.
+
+        Raises:
+            RealtimeAudioLostError: Some audio was not transcribed; see
+                :meth:`RealtimeTranscriber.close`.
         """
-        wait = (self._session.settings.terminate_timeout if timeout is None else timeout) + 2
         task = self._task
-        self._session.request_close(time.monotonic(), timeout)
+        budget = self._session.request_close(time.monotonic(), timeout)
+        wait = budget + 2
         if task is not None and task is asyncio.current_task():
             await self._send_pending()  # called from a callback: start closing, do not wait
             return
@@ -191,20 +211,30 @@ class AsyncRealtimeTranscriber(TranscriberBase):
         self._wake.set()
         if task is None:
             self._end_iteration()
-            return
-        done, _ = await asyncio.wait({task}, timeout=wait + CLOSE_TIMEOUT)
-        if not done:
-            logger.warning("The realtime reader did not stop in time; cancelling it.")
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        else:
+            done, _ = await asyncio.wait({task}, timeout=wait + CLOSE_TIMEOUT)
+            if not done:
+                logger.warning("The realtime reader did not stop in time; cancelling it.")
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        lost = self._session.lost_audio
+        # A failed session already reported its error (on_error, stream(), iteration).
+        if lost is not None and not self._loss_raised and self._session.error is None:
+            self._loss_raised = True
+            raise lost
 
     async def __aenter__(self) -> AsyncRealtimeTranscriber:
         await self.connect()
         return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
+    async def __aexit__(self, exc_type: object, *exc_info: object) -> None:
+        try:
+            await self.close()
+        except RealtimeAudioLostError:
+            if exc_type is None:
+                raise
+            # Do not hide the exception that ended the block; the loss went to on_error.
 
     def __aiter__(self) -> AsyncIterator[RealtimeEvent]:
         self._iterating = True
@@ -255,7 +285,7 @@ class AsyncRealtimeTranscriber(TranscriberBase):
                 self._ready.set_result(None)
             self._end_iteration()
 
-    async def _perform(self, step: Connect | Receive | Disconnect | Sleep) -> None:
+    async def _perform(self, step: FetchToken | Connect | Receive | Disconnect | Sleep) -> None:
         session = self._session
         if isinstance(step, Receive):
             ws = self._ws
@@ -265,15 +295,14 @@ class AsyncRealtimeTranscriber(TranscriberBase):
             except TimeoutError:
                 return  # recv() is cancellation-safe: nothing is lost
             except ConnectionClosed as closed:
-                frame = closed.rcvd
                 self._ws = None
-                session.connection_closed(
-                    time.monotonic(), frame.code if frame else None, frame.reason if frame else ""
-                )
+                report_close(session, closed, time.monotonic())
                 await _close_quietly(ws)
                 return
             session.receive(message, time.monotonic())
             await self._send_pending()
+        elif isinstance(step, FetchToken):
+            await self._fetch_token(step)
         elif isinstance(step, Connect):
             await self._connect(step)
         elif isinstance(step, Disconnect):
@@ -286,34 +315,27 @@ class AsyncRealtimeTranscriber(TranscriberBase):
                 await asyncio.wait_for(self._wake.wait(), step.seconds)
             self._wake.clear()
 
-    async def _connect(self, step: Connect) -> None:
-        session = self._session
+    async def _fetch_token(self, step: FetchToken) -> None:
+        assert self._token_source is not None
         try:
-            if self._token_source is not None:
-                token = self._token_source()
-                if inspect.isawaitable(token):
-                    token = await token
-                step = step.with_token(str(token))
-            ws = await ws_connect(
-                step.url,
-                additional_headers=step.headers,
-                user_agent_header=USER_AGENT,
-                open_timeout=step.timeout,
-                close_timeout=CLOSE_TIMEOUT,
-                compression=None,
-                logger=websockets_logger(step),
-            )
-        except InvalidStatus as err:
-            session.connect_failed(
-                time.monotonic(), detail=str(err), status=err.response.status_code
-            )
-        except TimeoutError:
-            session.connect_failed(time.monotonic(), detail="timed out", timed_out=True)
-        except (OSError, EOFError, WebSocketException) as err:
-            session.connect_failed(time.monotonic(), detail=f"{type(err).__name__}: {err}")
+            token = self._token_source()
+            if inspect.isawaitable(token):
+                token = await asyncio.wait_for(token, step.timeout)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            self._session.token_failed(time.monotonic(), err)
+        else:
+            self._session.token_fetched(time.monotonic(), token)
+
+    async def _connect(self, step: Connect) -> None:
+        try:
+            ws = await ws_connect(step.url, **connect_arguments(step))
+        except CONNECT_ERRORS as err:
+            report_connect_failure(self._session, err, time.monotonic())
         else:
             self._ws = ws
-            session.connected(time.monotonic())
+            self._session.connected(time.monotonic())
 
     async def _send_pending(self) -> None:
         """Send what the session queued, in order."""

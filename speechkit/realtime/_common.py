@@ -11,11 +11,14 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from importlib import metadata
 from typing import Any, Literal
 
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+
 from speechkit._core.realtime import (
     Connect,
     ConnectionInfo,
     ConnectionSettings,
     RealtimeSession,
+    redact_secrets,
 )
 from speechkit._core.realtime_protocol import RealtimeOptions, websocket_url
 from speechkit._settings import (
@@ -38,6 +41,7 @@ from speechkit.models.realtime import (
     RealtimeEvent,
     RealtimeUsage,
     Reconnected,
+    ServerMessage,
     SessionClosed,
     SessionInformation,
     SessionOpened,
@@ -55,6 +59,8 @@ STREAMING_EU_BASE_URL = "https://streaming.eu.assemblyai.com"
 
 #: Seconds the websocket closing handshake may take before the socket is dropped.
 CLOSE_TIMEOUT = 1.0
+#: The largest server message accepted (bytes); a bigger one is a RealtimeError with code 1009.
+MAX_MESSAGE_BYTES = 1 << 20
 
 
 def _user_agent() -> str:
@@ -80,9 +86,7 @@ class RedactingLogger(logging.LoggerAdapter[logging.Logger]):
         if isinstance(value, str | bytes) or value.__class__.__str__ is not object.__str__:
             text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
             if any(secret in text for secret in self._secrets):
-                for secret in self._secrets:
-                    text = text.replace(secret, "***")
-                return text
+                return redact_secrets(text, self._secrets)
         return value
 
     def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
@@ -93,6 +97,55 @@ class RedactingLogger(logging.LoggerAdapter[logging.Logger]):
 
 def websockets_logger(step: Connect) -> RedactingLogger:
     return RedactingLogger(logging.getLogger("websockets.client"), [step.api_key, step.token])
+
+
+# ---- what both shells do around websockets, written once ---------------------------------------
+
+
+def connect_arguments(step: Connect) -> dict[str, Any]:
+    """Keyword arguments for ``websockets`` ``connect()`` (sync and asyncio take the same)."""
+    return {
+        "additional_headers": step.headers,
+        "user_agent_header": USER_AGENT,
+        "open_timeout": step.timeout,
+        "close_timeout": CLOSE_TIMEOUT,
+        "compression": None,
+        "max_size": MAX_MESSAGE_BYTES,
+        "logger": websockets_logger(step),
+    }
+
+
+def report_connect_failure(session: RealtimeSession, err: BaseException, now: float) -> None:
+    """Tell the session why the websocket could not be opened (both shells)."""
+    if isinstance(err, InvalidStatus):
+        session.connect_failed(now, detail=str(err), status=err.response.status_code)
+    elif isinstance(err, TimeoutError):
+        session.connect_failed(now, detail="timed out", timed_out=True)
+    else:
+        session.connect_failed(now, detail=f"{type(err).__name__}: {err}")
+
+
+#: Exceptions of an opening handshake that :func:`report_connect_failure` handles.
+CONNECT_ERRORS = (OSError, EOFError, TimeoutError, WebSocketException)
+
+
+def report_close(session: RealtimeSession, closed: ConnectionClosed, now: float) -> None:
+    """Tell the session how the websocket closed: the server's close frame, or the code the
+    client sent because the server broke the protocol (invalid UTF-8, an oversize frame)."""
+    sent, rcvd = closed.sent, closed.rcvd
+    if sent is not None and sent.code in (1002, 1007, 1009) and not closed.rcvd_then_sent:
+        session.connection_closed(now, sent.code, sent.reason, by_client=True)
+    elif rcvd is not None:
+        session.connection_closed(now, rcvd.code, rcvd.reason)
+    else:
+        session.connection_closed(now, None, "")
+
+
+def not_a_sync_token() -> RealtimeError:
+    return RealtimeError(
+        "RealtimeTranscriber needs a token callable that returns a string; use "
+        "AsyncRealtimeTranscriber for an async token provider."
+    )
 
 
 # Which callbacks receive which event, in call order. on_error receives the error itself.
@@ -106,6 +159,7 @@ _ROUTES: dict[type[RealtimeEvent], tuple[str, ...]] = {
     Reconnected: ("on_reconnect",),
     ErrorEvent: ("on_error",),
     SessionClosed: ("on_close",),
+    ServerMessage: ("on_message",),
 }
 
 Callback = Callable[[Any], object]
@@ -143,6 +197,7 @@ class TranscriberBase:
         on_turn: Callback | None = None,
         on_speech_started: Callback | None = None,
         on_reconnect: Callback | None = None,
+        on_message: Callback | None = None,
         sample_rate: int = 16_000,
         encoding: Literal["pcm_s16le", "pcm_mulaw"] = "pcm_s16le",
         protocol: Literal["v2", "v3"] = "v3",
@@ -163,6 +218,28 @@ class TranscriberBase:
         speaker_labels: bool | None = None,
         max_speakers: int | None = None,
         prompt: str | None = None,
+        language_codes: Sequence[str] | None = None,
+        language_code: str | None = None,
+        domain: str | None = None,
+        filter_profanity: bool | None = None,
+        agent_context: str | None = None,
+        interruption_delay: int | None = None,
+        turn_left_pad_ms: int | None = None,
+        session_heartbeat: bool | None = None,
+        acknowledge_silence: bool | None = None,
+        webhook_url: str | None = None,
+        webhook_auth_header_name: str | None = None,
+        webhook_auth_header_value: str | None = None,
+        speaker_labels_revision_interval_ms: int | None = None,
+        voice_focus: str | None = None,
+        voice_focus_threshold: float | None = None,
+        continuous_partials: bool | None = None,
+        include_partial_turns: bool | None = None,
+        redact_pii: bool | None = None,
+        redact_pii_policies: Sequence[str] | None = None,
+        redact_pii_sub: str | None = None,
+        mode: str | None = None,
+        llm_gateway: Mapping[str, Any] | None = None,
         extra_params: Mapping[str, Any] | None = None,
         api_key: str | None = None,
         token: TokenSource | None = None,
@@ -187,6 +264,7 @@ class TranscriberBase:
             "on_turn": on_turn,
             "on_speech_started": on_speech_started,
             "on_reconnect": on_reconnect,
+            "on_message": on_message,
         }
         for name, callback in self._callbacks.items():
             if callback is not None and not callable(callback):
@@ -212,6 +290,30 @@ class TranscriberBase:
             speaker_labels=speaker_labels,
             max_speakers=max_speakers,
             prompt=prompt,
+            language_codes=tuple(language_codes) if language_codes is not None else None,
+            language_code=language_code,
+            domain=domain,
+            filter_profanity=filter_profanity,
+            agent_context=agent_context,
+            interruption_delay=interruption_delay,
+            turn_left_pad_ms=turn_left_pad_ms,
+            session_heartbeat=session_heartbeat,
+            acknowledge_silence=acknowledge_silence,
+            webhook_url=webhook_url,
+            webhook_auth_header_name=webhook_auth_header_name,
+            webhook_auth_header_value=webhook_auth_header_value,
+            speaker_labels_revision_interval_ms=speaker_labels_revision_interval_ms,
+            voice_focus=voice_focus,
+            voice_focus_threshold=voice_focus_threshold,
+            continuous_partials=continuous_partials,
+            include_partial_turns=include_partial_turns,
+            redact_pii=redact_pii,
+            redact_pii_policies=tuple(redact_pii_policies)
+            if redact_pii_policies is not None
+            else None,
+            redact_pii_sub=redact_pii_sub,
+            mode=mode,
+            llm_gateway=dict(llm_gateway) if llm_gateway is not None else None,
             extra_params=dict(extra_params or {}),
         )
         for name, value in (
@@ -251,6 +353,7 @@ class TranscriberBase:
                 keepalive_interval=keepalive_interval,
                 terminate_timeout=terminate_timeout,
                 replay_buffer_ms=replay_buffer_ms,
+                token_provider=self._token_source is not None,
             ),
         )
         # Validate the URLs now rather than on the reader thread.

@@ -13,16 +13,29 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 
 from speechkit import audio
-from speechkit._core.realtime import Connect, Disconnect, Finished, Receive, Sleep
+from speechkit._core.realtime import Connect, Disconnect, FetchToken, Finished, Receive, Sleep
 from speechkit._core.realtime_audio import is_buffer
-from speechkit.errors import InvalidInputError, RealtimeConnectionError, RealtimeError
+from speechkit.errors import (
+    InvalidInputError,
+    RealtimeAudioLostError,
+    RealtimeConnectionError,
+    RealtimeError,
+)
 
-from ._common import CLOSE_TIMEOUT, USER_AGENT, TranscriberBase, websockets_logger
+from ._common import (
+    CLOSE_TIMEOUT,
+    CONNECT_ERRORS,
+    TranscriberBase,
+    connect_arguments,
+    not_a_sync_token,
+    report_close,
+    report_connect_failure,
+)
 
 __all__ = ["RealtimeTranscriber"]
 
@@ -62,6 +75,9 @@ class RealtimeTranscriber(TranscriberBase):
       (:class:`~speechkit.realtime.RealtimeAudioLostError`), callback failures, and the fatal error
       that ended the session. Without ``on_error`` these go to the ``speechkit.realtime`` log.
     - ``on_close(SessionClosed)``: once, when the session is over (if it was ever opened).
+    - ``on_message(ServerMessage)``: server messages that are not transcripts (v3 ``Heartbeat``,
+      ``Silence``, ``LLMGatewayResponse``, ``SpeakerRevision``, ``Warning``) and any message type
+      speechkit does not know yet, typed where known, never dropped silently.
 
     **Times.** All transcript times are milliseconds on the session timeline: from the first audio
     byte streamed, continuous across reconnects (they never go backwards). Options ending in ``_ms``
@@ -92,6 +108,16 @@ class RealtimeTranscriber(TranscriberBase):
         speaker_labels: v3: label speakers.
         max_speakers: v3: the most speakers to label.
         prompt: v3: a prompt for Universal-3 Pro.
+        language_codes, language_code, domain, filter_profanity, agent_context,
+            interruption_delay, turn_left_pad_ms, session_heartbeat, acknowledge_silence,
+            webhook_url, webhook_auth_header_name, webhook_auth_header_value,
+            speaker_labels_revision_interval_ms, voice_focus, voice_focus_threshold,
+            continuous_partials, include_partial_turns, redact_pii, redact_pii_policies,
+            redact_pii_sub, mode, llm_gateway: v3 connection parameters of the ``assemblyai``
+            1.8.2 SDK, under the same names, checked against one table
+            (``speechkit._core.realtime_v3_options``: types, ranges, allowed values). The ones
+            ``UpdateConfiguration`` carries change live with :meth:`update_options`; the rest
+            reconnect. ``webhook_auth_header_value`` is kept out of logs.
         extra_params: More query parameters, passed through as is.
         api_key: Sent in the ``Authorization`` header, never in the URL or a log line. Defaults to
             ``ASSEMBLYAI_API_KEY`` or ``speechkit.settings.api_key``.
@@ -101,14 +127,18 @@ class RealtimeTranscriber(TranscriberBase):
         base_url: The service root (http(s) or ws(s)); default: AssemblyAI's streaming host.
         endpoints: More base URLs, tried in order when a connection attempt fails (failover).
         connect_timeout: Seconds per attempt for the handshake and the session to begin.
-        max_retries: Retries of a failed connect, and reconnect attempts after each drop (the
-            count starts again once a session begins); 0 turns reconnecting off.
+        max_retries: Attempts in a row that may fail: refused or timed-out connections, token
+            provider errors worth retrying, and connections that ended before delivering
+            anything (the count starts again once a connection delivers); 0 turns reconnecting
+            off.
         backoff_initial: The first reconnect delay, in seconds; it doubles per failed attempt,
             minus up to 25 % random jitter.
         backoff_max: The cap of the reconnect delay, in seconds.
         keepalive_interval: Seconds without sending before a keepalive is sent (``None``: off).
             v3 sends ``KeepAlive``; v2 has no such message, so 100 ms of silence (billed) is sent.
-        terminate_timeout: Seconds :meth:`close` waits for the last transcripts.
+        terminate_timeout: Seconds :meth:`close` waits without hearing from the server before
+            giving up on the last transcripts (its total wait is bounded separately, see
+            :meth:`close`).
         replay_buffer_ms: Milliseconds of unconfirmed audio kept for replay after a disconnect.
 
     Raises:
@@ -127,6 +157,7 @@ class RealtimeTranscriber(TranscriberBase):
         self._ready = threading.Event()  # the session opened, or the loop ended
         self._done = threading.Event()
         self._wake = threading.Event()
+        self._loss_raised = False
 
     # ---- public API ------------------------------------------------------------------------------
 
@@ -142,6 +173,8 @@ class RealtimeTranscriber(TranscriberBase):
         """
         if self._thread is not None:
             raise RealtimeError("connect() was already called on this transcriber.")
+        with self._lock:
+            self._session.start()
         self._thread = threading.Thread(
             target=self._run, name=f"speechkit-realtime-{next(_thread_ids)}", daemon=True
         )
@@ -201,9 +234,10 @@ class RealtimeTranscriber(TranscriberBase):
     def update_options(self, **changes: Any) -> None:
         """Change options mid-session; the latest options are also used for every reconnect.
 
-        Sent on the open stream: v3 ``end_of_turn_confidence_threshold``, ``min_turn_silence``,
-        ``max_turn_silence`` (and ``prompt``, ``keyterms_prompt`` with ``u3-rt-pro``) as
-        ``UpdateConfiguration``; v2 ``end_utterance_silence_threshold``. Applied locally:
+        Sent on the open stream: the v3 options ``UpdateConfiguration`` carries (turn detection,
+        ``format_turns``, ``keyterms_prompt``, ``prompt``, ``language_codes``,
+        ``filter_profanity``, ...; the protocol decides, not the model); v2
+        ``end_utterance_silence_threshold``. Applied locally:
         ``chunk_ms`` (and v3 ``disable_partial_transcripts``). Any other option needs a new
         connection: the current one is terminated gracefully (its last finals still arrive) and a
         new one opens with the new options, replaying audio not yet transcribed; ``on_reconnect``
@@ -218,28 +252,46 @@ class RealtimeTranscriber(TranscriberBase):
         self._send_pending()
 
     def close(self, timeout: float | None = None) -> None:
-        """End the session: send the remaining audio and the terminate message, wait up to
-        ``timeout`` seconds (default ``terminate_timeout``) for the last transcripts, then close.
+        """End the session: send the remaining audio and the terminate message, wait for the
+        last transcripts, then close.
 
-        Guarantees: returns within about ``timeout`` + 2 seconds even if the server is gone; the
-        reader thread and the websocket's threads have ended when it returns (unless called from
-        a callback, where it only starts closing); ``on_close`` has run. Audio the server did not
-        confirm before the timeout is reported to ``on_error``. Safe to call more than once.
+        How long it waits: with ``timeout=None`` (the default), as long as the server keeps
+        sending messages about the audio already sent, giving up after ``terminate_timeout``
+        seconds of silence, and after ``terminate_timeout`` plus three times the duration of the
+        audio still outstanding in all (a file sent faster than real time leaves the server that
+        much work). With a ``timeout``, at most that many seconds.
+
+        Guarantees: returns within about the wait above + 2 seconds even if the server is gone;
+        the reader thread and the websocket's threads have ended when it returns (unless called
+        from a callback, where it only starts closing); ``on_close`` has run. Safe to call more
+        than once.
+
+        Raises:
+            RealtimeAudioLostError: Some audio was not transcribed (the server did not confirm it
+                in time, or a reconnect could not replay it); ``lost_ms`` says how much. It is
+                also passed to ``on_error`` when it happens. Not raised when ``close()`` is
+                called from a callback, nor after the session failed (that error was reported).
         """
-        wait = (self._session.settings.terminate_timeout if timeout is None else timeout) + 2
         with self._lock:
-            self._session.request_close(time.monotonic(), timeout)
+            budget = self._session.request_close(time.monotonic(), timeout)
+        wait = budget + 2
         # A send stuck on a dead peer must not hold close() up: the reader gives up at the
         # deadline either way.
         self._send_pending(timeout=wait)
         self._wake.set()
         thread = self._thread
-        if thread is None or thread is threading.current_thread():
+        if thread is threading.current_thread():
             return
-        if not self._done.wait(wait + CLOSE_TIMEOUT):
-            logger.warning("The realtime reader did not stop in time; dropping the connection.")
-            self._drop_socket()
-        thread.join(CLOSE_TIMEOUT)
+        if thread is not None:
+            if not self._done.wait(wait + CLOSE_TIMEOUT):
+                logger.warning("The realtime reader did not stop in time; dropping the connection.")
+                self._drop_socket()
+            thread.join(CLOSE_TIMEOUT)
+        lost = self._session.lost_audio
+        # A failed session already reported its error (on_error, stream(), iteration).
+        if lost is not None and not self._loss_raised and self._session.error is None:
+            self._loss_raised = True
+            raise lost
 
     def _drop_socket(self) -> None:
         ws = self._ws
@@ -251,8 +303,13 @@ class RealtimeTranscriber(TranscriberBase):
         self.connect()
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc_info: object) -> None:
+        try:
+            self.close()
+        except RealtimeAudioLostError:
+            if exc_type is None:
+                raise
+            # Do not hide the exception that ended the block; the loss went to on_error.
 
     # ---- the reader thread -----------------------------------------------------------------------
 
@@ -285,7 +342,7 @@ class RealtimeTranscriber(TranscriberBase):
             self._ready.set()
             self._done.set()
 
-    def _perform(self, step: Connect | Receive | Disconnect | Sleep) -> None:
+    def _perform(self, step: FetchToken | Connect | Receive | Disconnect | Sleep) -> None:
         session = self._session
         if isinstance(step, Receive):
             ws = self._ws
@@ -297,17 +354,14 @@ class RealtimeTranscriber(TranscriberBase):
             except ConnectionClosed as closed:
                 with self._lock:
                     self._ws = None
-                    frame = closed.rcvd
-                    session.connection_closed(
-                        time.monotonic(),
-                        frame.code if frame else None,
-                        frame.reason if frame else "",
-                    )
+                    report_close(session, closed, time.monotonic())
                 _close_quietly(ws)
                 return
             with self._lock:
                 session.receive(message, time.monotonic())
             self._send_pending(wait=False)
+        elif isinstance(step, FetchToken):
+            self._fetch_token()
         elif isinstance(step, Connect):
             self._connect(step)
         elif isinstance(step, Disconnect):
@@ -321,47 +375,34 @@ class RealtimeTranscriber(TranscriberBase):
             self._wake.wait(step.seconds)
             self._wake.clear()
 
-    def _connect(self, step: Connect) -> None:
-        session = self._session
+    def _fetch_token(self) -> None:
+        assert self._token_source is not None
         try:
-            if self._token_source is not None:
-                token = self._token_source()
-                if inspect.isawaitable(token):
-                    raise RealtimeError(
-                        "RealtimeTranscriber needs a token callable that returns a string; use "
-                        "AsyncRealtimeTranscriber for an async token provider."
-                    )
-                step = step.with_token(token)
+            token = self._token_source()
+            if inspect.isawaitable(token):
+                _discard(token)
+                raise not_a_sync_token()
+        except Exception as err:
+            with self._lock:
+                self._session.token_failed(time.monotonic(), err)
+        else:
+            with self._lock:
+                self._session.token_fetched(time.monotonic(), token)
+
+    def _connect(self, step: Connect) -> None:
+        try:
             # Enter connect()'s context (websockets >= 17.1 wants that) and take over closing it:
             # the connection outlives this call and _close_quietly() closes it.
             with contextlib.ExitStack() as stack:
-                ws = stack.enter_context(
-                    ws_connect(
-                        step.url,
-                        additional_headers=step.headers,
-                        user_agent_header=USER_AGENT,
-                        open_timeout=step.timeout,
-                        close_timeout=CLOSE_TIMEOUT,
-                        compression=None,
-                        logger=websockets_logger(step),
-                    )
-                )
+                ws = stack.enter_context(ws_connect(step.url, **connect_arguments(step)))
                 stack.pop_all()
-        except InvalidStatus as err:
+        except CONNECT_ERRORS as err:
             with self._lock:
-                session.connect_failed(
-                    time.monotonic(), detail=str(err), status=err.response.status_code
-                )
-        except TimeoutError:
-            with self._lock:
-                session.connect_failed(time.monotonic(), detail="timed out", timed_out=True)
-        except (OSError, EOFError, WebSocketException, RealtimeError) as err:
-            with self._lock:
-                session.connect_failed(time.monotonic(), detail=f"{type(err).__name__}: {err}")
+                report_connect_failure(self._session, err, time.monotonic())
         else:
             with self._lock:
                 self._ws = ws
-                session.connected(time.monotonic())
+                self._session.connected(time.monotonic())
 
     def _send_pending(self, timeout: float | None = None, *, wait: bool = True) -> None:
         """Send what the session queued, in order (call without ``_lock`` held).

@@ -46,12 +46,12 @@ def test_stream_on_a_terminal_redraws_partials_in_place(server: LocalServer, wav
     assert f"\r\x1b[K{TEXT}\r\n" in run.output  # the final replaces it on its own line
 
 
-def test_stream_needs_a_wav(server: LocalServer, tmp_path: Path) -> None:
+def test_stream_needs_an_audio_file(server: LocalServer, tmp_path: Path) -> None:
     mp3 = tmp_path / "a.mp3"
     mp3.write_bytes(b"ID3 not really")
     result = run_cli([*connection_args(server), "stream", str(mp3)])
     assert result.returncode == 2
-    assert "is not a PCM WAV file" in result.stderr
+    assert "could not be decoded as audio" in result.stderr
     missing = run_cli([*connection_args(server), "stream", str(tmp_path / "none.wav")])
     assert missing.returncode == 2
     assert "no such file" in missing.stderr
@@ -94,3 +94,47 @@ def test_get_waits_only_when_asked(
         assert capsys.readouterr().out == FINAL + "\n"
     finally:
         server.faults.processing_delay = 0.0
+
+
+def test_stream_exits_1_when_audio_was_not_transcribed(wav: Path) -> None:
+    """A server that never confirms the end: --timeout bounds the wait, and the incomplete
+    transcript is an error (exit 1, the documented code), not a warning with exit 0."""
+    from tests.realtime.fakeserver import Behaviour, FakeRealtimeServer
+
+    with FakeRealtimeServer(behaviours=[Behaviour(ignore_terminate=True)]) as fake:
+        result = run_cli(
+            ["--base-url", fake.base_url, "--api-key", KEY, "stream", str(wav), "--timeout", "0.5"]
+        )
+    assert result.returncode == 1, result.stderr
+    assert "were not transcribed" in result.stderr
+    assert result.stderr.count("not transcribed") == 1  # reported once, not per event
+
+
+def test_stream_timeout_must_be_positive(server: LocalServer, wav: Path) -> None:
+    result = run_cli([*connection_args(server), "stream", str(wav), "--timeout", "0"])
+    assert result.returncode == 2
+    assert "--timeout" in result.stderr
+
+
+@pytest.mark.slow
+def test_local_stream_of_the_sample_prints_its_words() -> None:
+    """The newcomer's command: `speechkit --local stream examples/audio/sample.wav`."""
+    pytest.importorskip("pocketsphinx")
+    from speechkit.engines.wer import word_error_rate
+
+    sample = Path(__file__).resolve().parents[2] / "examples" / "audio" / "sample.wav"
+    result = run_cli(["--local", "stream", str(sample)], timeout=180)
+    assert result.returncode == 0, result.stderr
+    reference = sample.with_suffix(".txt").read_text()
+    assert word_error_rate(reference, result.stdout) <= 0.1
+
+
+def test_stream_takes_any_audio_file(server: LocalServer) -> None:
+    pytest.importorskip("soundfile")
+    flac = Path(__file__).resolve().parents[2] / "examples" / "audio" / "sample.flac"
+    result = run_cli([*connection_args(server), "stream", str(flac)])
+    assert result.returncode == 0, result.stderr
+    # 21.4 s at the fixed engine's 3 words/s: the text repeated, every final printed.
+    words = result.stdout.split()
+    assert len(words) >= 60
+    assert set(words) <= set(TEXT.split())

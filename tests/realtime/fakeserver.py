@@ -57,6 +57,7 @@ class Behaviour:
     close_after_ms: float | None = None  # close with close_code after this much audio
     close_code: int = 1011
     ignore_terminate: bool = False
+    chunk_delay: float = 0.0  # seconds of "processing" per audio chunk (a slow server)
 
 
 @dataclass
@@ -150,6 +151,8 @@ class FakeRealtimeServer:
                 if isinstance(message, bytes):
                     connection.audio += message
                     connection.chunk_sizes.append(len(message))
+                    if behaviour.chunk_delay:
+                        await asyncio.sleep(behaviour.chunk_delay)
                     await session.audio(message)
                     heard_ms = len(connection.audio) / bytes_per_ms
                     if (

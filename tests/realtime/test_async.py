@@ -11,7 +11,12 @@ from typing import Any
 
 import pytest
 
-from speechkit.errors import InvalidInputError, RealtimeConnectionError, RealtimeError
+from speechkit.errors import (
+    InvalidInputError,
+    RealtimeAudioLostError,
+    RealtimeConnectionError,
+    RealtimeError,
+)
 from speechkit.models.realtime import (
     FinalTranscript,
     PartialTranscript,
@@ -175,8 +180,10 @@ async def test_close_with_a_dead_peer_is_bounded_and_leaves_no_task() -> None:
         await session.connect()
         await session.stream(word_audio(2)[0])
         started = time.monotonic()
-        await session.close()
+        with pytest.raises(RealtimeAudioLostError) as raised:
+            await session.close()
         assert time.monotonic() - started < 0.4 + 2.0
+    assert raised.value.lost_ms > 0
     assert closed
     assert closed[0].reason.startswith("timed out")
     assert not await settle()
@@ -199,7 +206,7 @@ async def test_update_options_and_keepalive(server: FakeRealtimeServer) -> None:
     await session.connect()
     await asyncio.sleep(0.35)
     await session.update_options(max_turn_silence=800)
-    await session.update_options(format_turns=True)
+    await session.update_options(speaker_labels=True)  # a query parameter: a new connection
     for _ in range(100):
         if reconnects:
             break
@@ -209,7 +216,7 @@ async def test_update_options_and_keepalive(server: FakeRealtimeServer) -> None:
     first, second = server.connections
     assert len([m for m in first.messages if m == {"type": "KeepAlive"}]) >= 2
     assert {"type": "UpdateConfiguration", "max_turn_silence": 800} in first.messages
-    assert second.query["format_turns"] == "true"
+    assert second.query["speaker_labels"] == "true"
     assert second.query["max_turn_silence"] == "800"
     assert reconnects[0].reason == "options changed"
 

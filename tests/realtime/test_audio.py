@@ -243,11 +243,61 @@ def test_stream_file_realtime_paces_the_chunks(tmp_path: Path) -> None:
     assert 0.18 <= elapsed < 1.0  # 250 ms of audio; the first chunk goes at once
 
 
-def test_not_a_wav_file_is_a_clear_error(tmp_path: Path) -> None:
+def test_not_an_audio_file_is_a_clear_error(tmp_path: Path) -> None:
     bogus = tmp_path / "x.wav"
-    bogus.write_bytes(b"ID3\x04 this is an mp3")
-    with pytest.raises(InvalidInputError, match=r"not a PCM WAV file.*ffmpeg"):
+    bogus.write_bytes(b"ID3\x04 this is not audio at all")
+    with pytest.raises(InvalidInputError, match=r"could not be decoded as audio.*FLAC, OGG, MP3"):
         list(audio.stream_file(bogus))
+
+
+def test_other_formats_need_soundfile_and_say_which_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "soundfile", None)
+    with pytest.raises(ConfigurationError, match=r"not a PCM WAV file.*speechkit\[server\]"):
+        list(audio.stream_file(EXAMPLES / "sample.flac"))
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "audio"
+
+
+def _pcm(path: Path, rate: int = 16_000) -> bytes:
+    return b"".join(audio.stream_file(path, rate, 100))
+
+
+def test_flac_and_extensible_or_float_wav_decode_to_the_same_samples(tmp_path: Path) -> None:
+    pytest.importorskip("soundfile")
+    import numpy as np
+    import soundfile
+
+    reference = _pcm(EXAMPLES / "sample.wav")
+    assert _pcm(EXAMPLES / "sample.flac") == reference  # lossless: every sample
+    samples = np.frombuffer(reference, "<i2")
+    extensible = tmp_path / "x.wav"
+    soundfile.write(extensible, samples, 16_000, format="WAVEX", subtype="PCM_16")
+    assert extensible.read_bytes()[20:22] == b"\xfe\xff"  # WAVE_FORMAT_EXTENSIBLE
+    assert _pcm(extensible) == reference
+    stereo_float = tmp_path / "f.wav"
+    both = (samples / 32768.0).astype("float32")
+    soundfile.write(stereo_float, np.stack([both, both], 1), 16_000, subtype="FLOAT")
+    assert _pcm(stereo_float) == reference  # float, two channels averaged
+
+
+@pytest.mark.parametrize("name", ["sample.ogg", "sample.mp3"])
+def test_lossy_files_decode_and_resample_to_the_session_rate(name: str) -> None:
+    pytest.importorskip("soundfile")
+    import numpy as np
+
+    reference = np.frombuffer(_pcm(EXAMPLES / "sample_8k.wav", 8000), "<i2").astype(float)
+    decoded = np.frombuffer(_pcm(EXAMPLES / name, 8000), "<i2").astype(float)
+    assert abs(len(decoded) - len(reference)) <= 8000 * 0.1  # codec padding at most 100 ms
+    n = min(len(decoded), len(reference))
+    # Same audio: the envelopes (RMS per 100 ms) agree closely after codec delay.
+    env = [
+        np.sqrt(np.mean(x[: n - n % 800].reshape(-1, 800) ** 2, axis=1))
+        for x in (decoded, reference)
+    ]
+    assert np.corrcoef(env[0], env[1])[0, 1] > 0.95
 
 
 def test_iter_chunks_recuts_any_pieces() -> None:

@@ -179,17 +179,66 @@ def test_invalid_options_are_rejected_with_their_name(options: dict[str, Any], m
         RealtimeOptions(**options)
 
 
-def test_u3_pro_can_update_prompts_live_and_others_reconnect() -> None:
-    old = RealtimeOptions(speech_model="u3-rt-pro")
-    plan = V3.plan_update(old, old.replace(keyterms_prompt=[], min_turn_silence=100))
+@pytest.mark.parametrize("model", [None, "u3-rt-pro", "universal-streaming-english"])
+def test_what_changes_live_follows_the_protocol_not_the_model(model: str | None) -> None:
+    old = RealtimeOptions(speech_model=model)
+    new = old.replace(
+        keyterms_prompt=[], min_turn_silence=100, language_codes=["en", "es"],
+        filter_profanity=True, format_turns=True,
+    )  # fmt: skip
+    plan = V3.plan_update(old, new)
     assert not plan.reconnect
     assert json.loads(plan.messages[0]) == {
         "type": "UpdateConfiguration",
+        "filter_profanity": True,
+        "format_turns": True,
         "keyterms_prompt": [],
+        "language_codes": ["en", "es"],
         "min_turn_silence": 100,
     }
-    universal = RealtimeOptions()
-    assert V3.plan_update(universal, universal.replace(keyterms_prompt=["a"])).reconnect
+    # Connection parameters (not in UpdateConfiguration) need a new connection.
+    assert V3.plan_update(old, old.replace(domain="medical-v1")).reconnect
+    assert V3.plan_update(old, old.replace(speaker_labels=True)).reconnect
+
+
+def test_todays_connection_parameters_are_named_options_in_the_query() -> None:
+    from speechkit._core.realtime_protocol import redact_url, websocket_url
+
+    options = RealtimeOptions(
+        language_codes=["en", "de"], domain="medical-v1", filter_profanity=True,
+        redact_pii=True, redact_pii_policies=["person_name"], redact_pii_sub="hash",
+        webhook_url="https://hook.test/x", webhook_auth_header_name="X-Auth",
+        webhook_auth_header_value="hook-secret", continuous_partials=True,
+        include_partial_turns=True, session_heartbeat=True, mode="min_latency",
+        voice_focus="near-field", llm_gateway={"model": "m", "messages": [], "max_tokens": 9},
+    )  # fmt: skip
+    query = dict(V3.query_params(options))
+    assert query["language_codes"] == '["en", "de"]'
+    assert query["redact_pii_policies"] == '["person_name"]'
+    assert json.loads(query["llm_gateway"])["max_tokens"] == 9
+    assert query["filter_profanity"] == "true"
+    assert query["mode"] == "min_latency"
+    url = websocket_url("https://h.test", "/v3/ws", V3.query_params(options))
+    assert "hook-secret" in url
+    assert "hook-secret" not in redact_url(url)
+    assert "hook-secret" not in repr(options)
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"mode": "fastest"}, "mode must be one of"),
+        ({"voice_focus_threshold": 2}, "outside"),
+        ({"interruption_delay": -1}, "outside"),
+        ({"redact_pii": "yes"}, "True or False"),
+        ({"llm_gateway": "x"}, "dict"),
+        ({"language_codes": "en"}, "list of strings"),
+        ({"protocol": "v2", "domain": "medical-v1"}, "v3 option"),
+    ],
+)
+def test_new_options_are_checked_by_the_table(options: dict[str, Any], match: str) -> None:
+    with pytest.raises(InvalidInputError, match=match):
+        RealtimeOptions(**options)
 
 
 # ---- close codes -----------------------------------------------------------------------------------
@@ -346,3 +395,13 @@ def test_v2_example_session_messages_parse() -> None:
         if message["type"] == "subscribe":
             kind = {"message_type": message["messageId"]}
             assert V2.parse(json.dumps({**value, **kind})) is not None
+
+
+def test_redact_secrets_replaces_only_whole_tokens() -> None:
+    from speechkit._core.realtime import redact_secrets
+
+    line = "GET ws://localhost:8000/v3/ws?token=local HTTP/1.1 Authorization: local"
+    assert redact_secrets(line, ["local"]) == (
+        "GET ws://localhost:8000/v3/ws?token=*** HTTP/1.1 Authorization: ***"
+    )
+    assert redact_secrets("key=abc-def; abc-defg", ["abc-def", None]) == "key=***; abc-defg"

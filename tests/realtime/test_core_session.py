@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
 from typing import Any
 
 import pytest
@@ -169,17 +170,24 @@ def test_remainder_is_flushed_after_one_chunk_of_idle_time() -> None:
     assert sim.session.usage.audio_seconds_padded == pytest.approx(0.02)
 
 
-def test_unknown_and_malformed_messages_are_ignored() -> None:
+def test_malformed_messages_are_typed_errors_and_the_session_goes_on() -> None:
     sim = Sim("v3")
     sim.open()
-    sim.receive('{"type": "LLMGatewayResponse", "data": 1}')
     sim.receive("not json")
     sim.receive('["a list"]')
     sim.receive('{"type": "Turn", "turn_order": "not a number"}')
+    sim.receive("[" * 100_000 + "]" * 100_000)  # RecursionError in the JSON parser
+    sim.receive('{"type": "Turn", "turn_order": 1' + "0" * 5000 + "}")  # int digit limit
     sim.session.receive(b"\x00\x01", sim.now)
     assert sim.session.state is SessionState.OPEN
     assert len(sim.of(SessionOpened)) == 1
-    assert len(sim.events) == 1
+    errors = sim.of(ErrorEvent)
+    assert len(errors) == 5
+    assert all(type(e.error) is RealtimeError and not e.fatal for e in errors)
+    assert all("cannot read" in str(e.error) for e in errors)
+    assert isinstance(errors[3].error.__cause__, RecursionError)
+    sim.receive(v3_turn(0, [("w", 0, 100)], end_of_turn=True))
+    assert [f.text for f in sim.of(FinalTranscript)] == ["W."]  # and it still works
 
 
 def test_server_error_message_is_reported_and_named_in_the_close() -> None:
@@ -337,15 +345,45 @@ def test_no_begin_within_connect_timeout_is_a_failed_attempt() -> None:
     assert "did not begin within 2 s" in str(sim.session.error)
 
 
-def test_reconnect_counter_resets_once_a_session_begins() -> None:
+def test_reconnect_counter_resets_once_a_connection_delivers() -> None:
     sim = Sim("v3", settings={"max_retries": 1})
     sim.open()
-    for n in range(3):  # three drops in a row, each followed by a good connection
+    for n in range(3):  # three drops in a row, each after a connection that did work
+        sim.receive(v3_turn(n, [("w", 0, 100)], end_of_turn=False))
         sim.drop(1011)
         sim.reconnect(f"s-{n + 2}")
         assert sim.session.state is SessionState.OPEN
     assert [e.attempt for e in sim.of(Reconnected)] == [1, 1, 1]
     assert sim.session.connection_info.reconnects == 3
+
+
+@pytest.mark.parametrize("code", [1000, 1006, 1011, None])
+def test_connections_that_open_then_close_at_once_use_up_max_retries(code: int | None) -> None:
+    """A server that begins every session and drops it at once: not an endless reconnect loop."""
+    sim = Sim("v3", settings={"max_retries": 3})
+    sim.open()
+    sim.audio(pcm(200))
+    for n in range(3):
+        sim.drop(code)
+        sim.reconnect(f"s-{n + 2}")
+    sim.drop(code)
+    assert isinstance(sim.step(), Finished)
+    assert sim.session.state is SessionState.FAILED
+    error = sim.session.error
+    assert isinstance(error, RealtimeError)
+    assert error.code == (1006 if code is None else code)
+    assert "4 attempts in a row" in str(error)
+    assert "max_retries=3" in str(error)
+
+
+def test_a_long_quiet_connection_counts_as_working() -> None:
+    sim = Sim("v3", settings={"max_retries": 1})
+    sim.open()
+    for n in range(3):
+        sim.now += 31.0  # open longer than STABLE_CONNECTION_SECONDS, no message (silence)
+        sim.drop(1011)
+        sim.reconnect(f"s-{n + 2}")
+    assert sim.session.state is SessionState.OPEN
 
 
 # ---- replay, timestamps, exactly-once finals ------------------------------------------------------
@@ -629,3 +667,155 @@ def test_force_endpoint_flushes_audio_first() -> None:
     # The 50 ms left is padded with silence to v2's 100 ms minimum chunk.
     assert sim.audio_sent() == pcm(150) + b"\x00" * (50 * MS)
     assert sim.sent[-1] == '{"force_end_utterance":true}'
+
+
+# ---- token fetching as a step of the session ------------------------------------------------------
+
+
+def token_sim(**settings: Any) -> Sim:
+    return Sim("v3", settings={"token_provider": True, "api_key": None, **settings})
+
+
+def sleep_through(sim: Sim) -> tuple[float, Any]:
+    """Follow Sleep steps; return the seconds slept and the next other step."""
+    slept, step = 0.0, sim.step()
+    while isinstance(step, Sleep):
+        slept += step.seconds
+        sim.now += step.seconds
+        step = sim.step()
+    return slept, step
+
+
+def test_each_attempt_fetches_a_fresh_token_first() -> None:
+    from speechkit._core.realtime import FetchToken
+
+    sim = token_sim()
+    step = sim.step()
+    assert isinstance(step, FetchToken)
+    assert sim.session.state is SessionState.FETCHING_TOKEN
+    with pytest.raises(RuntimeError, match="token_fetched"):
+        sim.session.next_step(sim.now)
+    sim.session.token_fetched(sim.now, " tok-1 ")
+    connect = sim.step()
+    assert isinstance(connect, Connect)
+    assert ("token", "tok-1") in urllib.parse.parse_qsl(urllib.parse.urlsplit(connect.url).query)
+    assert "Authorization" not in connect.headers
+    assert "tok-1" not in connect.display_url
+    sim.session.connect_failed(sim.now, detail="refused")
+    slept, step = sleep_through(sim)
+    assert slept > 0  # backoff, then a new token for the new attempt
+    assert isinstance(step, FetchToken)
+
+
+def test_retryable_token_errors_back_off_and_others_are_fatal() -> None:
+    from speechkit._core.realtime import FetchToken
+    from speechkit.errors import AuthenticationError, ConnectError, RateLimitError
+
+    sim = token_sim(max_retries=5)
+    delays = []
+    step = sim.step()
+    for error in (ConnectError("down"), RateLimitError("slow down", status_code=429)):
+        assert isinstance(step, FetchToken)
+        sim.session.token_failed(sim.now, error)
+        slept, step = sleep_through(sim)
+        delays.append(slept)
+    assert delays == [0.5, 1.0]  # the shared backoff: 0.5 s doubling (rng fixed at 0)
+    assert isinstance(step, FetchToken)
+    refused = AuthenticationError("bad key", status_code=401)
+    sim.session.token_failed(sim.now, refused)
+    assert isinstance(sim.step(), Finished)
+    error = sim.session.error
+    assert isinstance(error, RealtimeConnectionError)
+    assert error.code == 401
+    assert error.__cause__ is refused
+    assert [a.outcome for a in sim.session.connection_info.attempts] == ["failed"] * 3
+
+
+def test_handshake_status_is_the_error_code_when_retries_run_out() -> None:
+    sim = Sim("v3", settings={"max_retries": 1})
+    for _ in range(2):
+        step = sim.step()
+        while isinstance(step, Sleep):
+            sim.now += step.seconds
+            step = sim.step()
+        assert isinstance(step, Connect)
+        sim.session.connect_failed(sim.now, detail="HTTP 429", status=429)
+    assert isinstance(sim.step(), Finished)
+    error = sim.session.error
+    assert isinstance(error, RealtimeConnectionError)
+    assert (error.code, error.retryable) == (429, True)
+
+
+def test_the_realtime_and_batch_backoff_are_one_function() -> None:
+    from speechkit._core import retry
+
+    assert backoff_delay is retry.backoff_delay
+    policy = retry.RetryPolicy(initial_delay=0.5, max_delay=8.0)
+    assert [policy.backoff(n, lambda: 0.0) for n in (1, 2, 5, 6)] == [0.5, 1.0, 8.0, 8.0]
+    assert policy.backoff(1, lambda: 1.0) == pytest.approx(0.375)
+
+
+# ---- messages that are not transcripts -------------------------------------------------------------
+
+
+def test_todays_v3_messages_and_unknown_types_reach_the_application() -> None:
+    from speechkit.models.realtime import (
+        ServerMessage,
+        V3Heartbeat,
+        V3LLMGatewayResponse,
+        V3Silence,
+        V3SpeakerRevision,
+    )
+
+    sim = Sim("v3")
+    sim.open()
+    sim.audio(pcm(400))
+    sim.receive(v3_turn(0, [("w", 0, 200)], end_of_turn=True))
+    sim.drop(1011)
+    sim.reconnect("s-2")  # the second connection starts at 200 ms on the session timeline
+    for message in (
+        {"type": "Heartbeat", "total_audio_received_ms": 200, "total_duration_ms": 300,
+         "realtime_factor": 1.5, "max_speech_probability": 0.2},
+        {"type": "Silence", "start_ms": 10, "end_ms": 90},
+        {"type": "LLMGatewayResponse", "turn_order": 0, "transcript": "w", "data": {"a": 1}},
+        {"type": "SpeakerRevision", "revisions": [
+            {"turn_order": 0, "speaker_label": "B", "words": [{"text": "w", "start": 0,
+             "end": 200, "confidence": 1, "word_is_final": True, "speaker": "B"}]}]},
+        {"type": "Warning", "warning_code": 1, "warning": "slow down"},
+        {"type": "SomethingNew", "x": [1, 2]},
+    ):  # fmt: skip
+        sim.receive(json.dumps(message))
+    got = sim.of(ServerMessage)
+    assert [m.type for m in got] == [
+        "Heartbeat", "Silence", "LLMGatewayResponse", "SpeakerRevision", "Warning", "SomethingNew",
+    ]  # fmt: skip
+    heartbeat, silence, llm, revision, _, unknown = got
+    assert isinstance(heartbeat.message, V3Heartbeat)
+    assert heartbeat.message.realtime_factor == 1.5
+    assert isinstance(silence.message, V3Silence)
+    assert silence.offset_ms == 200  # add to start_ms for the session timeline
+    assert silence.session_id == "s-2"
+    assert isinstance(llm.message, V3LLMGatewayResponse)
+    assert llm.message.data == {"a": 1}
+    assert isinstance(revision.message, V3SpeakerRevision)
+    assert revision.message.revisions[0].words[0].speaker == "B"
+    assert unknown.message is None
+    assert unknown.data == {"type": "SomethingNew", "x": [1, 2]}
+    assert not sim.of(ErrorEvent)
+
+
+def test_begin_configuration_is_typed() -> None:
+    from speechkit.models.realtime import V3Begin
+
+    begin = V3Begin.from_json_data(
+        {"type": "Begin", "id": "s", "expires_at": 1,
+         "configuration": {"model": "u3-rt-pro", "mode": "balanced", "api_version": "x"}}
+    )  # fmt: skip
+    assert begin.configuration is not None
+    assert (begin.configuration.model, begin.configuration.mode) == ("u3-rt-pro", "balanced")
+
+
+@pytest.mark.parametrize("encoding", ["opus", "ogg_opus", "aac"])
+def test_compressed_encodings_are_refused_with_the_reason(encoding: str) -> None:
+    with pytest.raises(InvalidInputError, match=r"not supported by speechkit yet.*stream_file"):
+        RealtimeOptions(encoding=encoding)  # type: ignore[arg-type]

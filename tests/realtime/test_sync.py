@@ -273,15 +273,19 @@ def test_close_with_a_dead_peer_returns_within_its_bound(recorder: Recorder) -> 
         transcriber.connect()
         transcriber.stream(word_audio(2)[0])
         started = time.monotonic()
-        transcriber.close()
+        with pytest.raises(RealtimeAudioLostError) as raised:
+            transcriber.close()
         elapsed = time.monotonic() - started
         assert elapsed < 0.5 + 2.0
         assert wait_for(lambda: set(threading.enumerate()) <= baseline, 2.0)
+        transcriber.close()  # raised once; closing again is a no-op
     [closed] = recorder.of("on_close")
     assert closed.reason.startswith("timed out")
+    assert "sent nothing for 0.5 s" in closed.reason  # the stall rule, not the budget
     [lost] = recorder.of("on_error")
     assert isinstance(lost, RealtimeAudioLostError)
     assert lost.lost_ms > 0
+    assert raised.value is lost  # the caller sees the same error on_error got
 
 
 def test_no_thread_outlives_the_session(server: FakeRealtimeServer, recorder: Recorder) -> None:
