@@ -24,6 +24,7 @@ from speechkit.errors import InvalidInputError, TranscriptionError
 from speechkit.providers import resolve_provider
 
 if TYPE_CHECKING:
+    from speechkit._ledger_run import LedgerRun
     from speechkit.config import TranscriptionConfig
     from speechkit.models import (
         ParagraphsResponse,
@@ -348,6 +349,28 @@ class TranscriberBase:
             limiter=self._limiter,
         )
         return items, group
+
+    def _ledger_run(
+        self,
+        audios: Sequence[Any],
+        config: TranscriptionConfig | None,
+        poll_timeout: float | None,
+        max_concurrency: int | None,
+        completion: str,
+        ledger: Any,
+    ) -> LedgerRun:
+        """Validate a ledger group's arguments (before any request) and open the ledger."""
+        from speechkit._ledger_run import LedgerRun, open_ledger
+
+        items, _ = self._group_inputs(audios, max_concurrency)
+        check_poll_timeout(poll_timeout)
+        if completion not in COMPLETIONS:
+            raise InvalidInputError(
+                f"completion must be one of {', '.join(COMPLETIONS)}, got {completion!r}."
+            )
+        return LedgerRun(
+            self, items, config, open_ledger(ledger), poll_timeout, max_concurrency, completion
+        )
 
     @staticmethod
     def _interrupted(group: GroupFlow, resume_hint: str) -> str:

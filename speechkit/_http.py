@@ -55,6 +55,10 @@ T = TypeVar("T")
 USER_AGENT = f"speechkit/{__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
 
 
+#: Seconds an interrupted group waits for the requests it had already sent.
+ABORT_GRACE = 1.0
+
+
 def _same_origin(url: str, base_url: str) -> bool:
     a, b = urlsplit(url), urlsplit(base_url)
     return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
@@ -414,6 +418,11 @@ class SyncShell(_ShellBase):
                         advance(task, response, None)
         except BaseException:
             group.stop()
+            pool.shutdown(wait=False, cancel_futures=True)
+            # Requests already sent (a create among them) may land: let them, briefly, so a
+            # rerun right after this one finds their jobs instead of racing them.
+            sent = [future for future in sending if not future.cancelled()]
+            concurrent.futures.wait(sent, timeout=ABORT_GRACE)
             raise
         finally:
             pool.shutdown(wait=False, cancel_futures=True)

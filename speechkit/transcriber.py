@@ -26,6 +26,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import datetime as _dt
+import os
 import sys
 import threading
 import weakref
@@ -37,6 +38,7 @@ import httpx
 
 from speechkit._client_base import TranscriberBase
 from speechkit._http import AsyncShell, SyncShell
+from speechkit._ledger_run import ELSEWHERE_WAIT
 from speechkit.errors import (
     ClientClosedError,
     InvalidInputError,
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
     from speechkit._core.http import Response
     from speechkit._core.progress import ProgressArg
     from speechkit.config import TranscriptionConfig
+    from speechkit.ledger import Ledger
     from speechkit.models import (
         ParagraphsResponse,
         SentencesResponse,
@@ -69,6 +72,10 @@ T = TypeVar("T")
 _ListStatus = str | None
 
 
+_LEDGER_HINT = (
+    "Run the same call again with the same ledger to resume: no job is created twice, and "
+    "inputs already done are returned without any request."
+)
 _RESUME_HINT = (
     "Wait for them with wait_for_completion(id) (ids in the log), or pass ledger= to resume "
     "a group without creating any job twice."
@@ -361,6 +368,7 @@ class Transcriber(TranscriberBase):
         max_concurrency: int | None = None,
         return_failures: bool = False,
         completion: Literal["auto", "poll", "sweep"] = "auto",
+        ledger: Ledger | str | os.PathLike[str] | None = None,
     ) -> TranscriptGroup:
         """Transcribe many inputs: at most ``max_concurrency`` (default 8) uploads and creates
         at a time, every created job waited on at once.
@@ -382,6 +390,11 @@ class Transcriber(TranscriberBase):
             max_concurrency: Uploads and creates in flight at once.
             return_failures: Return failures in the group instead of raising.
             completion: ``"poll"`` each job, ``"sweep"`` the job list, or ``"auto"``.
+            ledger: A :class:`~speechkit.ledger.Ledger` or the path of its SQLite file. Every
+                step of every input is recorded there first, so running the same call again
+                (after a crash, Ctrl-C, or from several processes at once) never creates a job
+                twice, waits for jobs already made, and returns inputs already done without
+                any request. Inputs must be URLs, paths or bytes.
 
         Returns:
             A :class:`~speechkit.TranscriptGroup` in input order.
@@ -390,6 +403,21 @@ class Transcriber(TranscriberBase):
             TranscriptionGroupError: Some inputs failed and ``return_failures`` is False; its
                 ``.group`` still holds every result, so nothing is lost.
         """
+        if ledger is not None:
+            run = self._ledger_run(
+                audios, config, poll_timeout, max_concurrency, completion, ledger
+            )
+            try:
+                while run.pending:
+                    group, indexes = self._shell.run(run.round())
+                    if group is not None:
+                        self._run_group(run.items, group, _LEDGER_HINT)
+                        run.collect(group, indexes)
+                    if run.pending:  # another process is creating these: wait for its jobs
+                        self._shell._sleep(ELSEWHERE_WAIT)
+            finally:
+                run.ledger.release_all()
+            return _group_result(run.items, run.outcomes, return_failures)
         items, group = self._group_flow(
             audios,
             config,
@@ -590,6 +618,7 @@ class Transcriber(TranscriberBase):
         max_concurrency: int | None = None,
         return_failures: bool = False,
         completion: Literal["auto", "poll", "sweep"] = "auto",
+        ledger: Ledger | str | os.PathLike[str] | None = None,
     ) -> concurrent.futures.Future[TranscriptGroup]:
         """:meth:`transcribe_group` on the transcriber's thread pool; returns a Future."""
         return self._submit_future(
@@ -600,6 +629,7 @@ class Transcriber(TranscriberBase):
             max_concurrency=max_concurrency,
             return_failures=return_failures,
             completion=completion,
+            ledger=ledger,
         )
 
     def submit_group_async(
@@ -741,12 +771,29 @@ class AsyncTranscriber(TranscriberBase):
         max_concurrency: int | None = None,
         return_failures: bool = False,
         completion: Literal["auto", "poll", "sweep"] = "auto",
+        ledger: Ledger | str | os.PathLike[str] | None = None,
     ) -> TranscriptGroup:
         """Transcribe many inputs; see :meth:`Transcriber.transcribe_group`.
 
         The same core group drives both: every request is a task on this loop (no thread per
-        job). Cancelling the caller stops creating jobs at once.
+        job). Cancelling the caller stops creating jobs at once. The ledger's SQLite writes
+        (a few milliseconds each) run on the loop.
         """
+        if ledger is not None:
+            run = self._ledger_run(
+                audios, config, poll_timeout, max_concurrency, completion, ledger
+            )
+            try:
+                while run.pending:
+                    group, indexes = await self._shell.run(run.round())
+                    if group is not None:
+                        await self._run_group(group)
+                        run.collect(group, indexes)
+                    if run.pending:  # another process is creating these: wait for its jobs
+                        await self._shell._sleep(ELSEWHERE_WAIT)
+            finally:
+                run.ledger.release_all()
+            return _group_result(run.items, run.outcomes, return_failures)
         items, group = self._group_flow(
             audios,
             config,

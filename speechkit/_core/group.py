@@ -54,6 +54,9 @@ SWEEP_FROM = 12
 PAGE_LIMIT = 200
 #: Every how many sweeps the failed jobs are swept too.
 ERROR_SWEEP_EVERY = 4
+#: Longest pause between sweeps, in seconds: a sweep costs the same however many jobs it
+#: finds, so sweeping often keeps the wait short without adding requests per job.
+SWEEP_MAX_INTERVAL = 1.0
 
 
 class TaskKind(enum.Enum):
@@ -347,7 +350,7 @@ class GroupFlow:
         return self._anchor
 
     def _sweep(self, status: str, anchor: str | None) -> Flow[list[TranscriptListItem]]:
-        delay = self.schedule.delay(min(self._sweeps, 64))
+        delay = min(self.schedule.delay(min(self._sweeps, 64)), SWEEP_MAX_INTERVAL)
         deadline = self._next_deadline()
         if deadline is not None:
             delay = max(0.0, min(delay, deadline - self.ctx.monotonic()))

@@ -25,11 +25,25 @@ class SweepFake:
     reads: dict[str, int] = field(default_factory=dict)
     requests: list[httpx.Request] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    uploads: int = 0
+
+    def api_requests(self) -> list[httpx.Request]:
+        return list(self.requests)
+
+    def creates(self) -> int:
+        return sum(
+            1 for r in self.requests if r.method == "POST" and r.url.path == "/v2/transcript"
+        )
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         with self.lock:
             self.requests.append(request)
             path = request.url.path
+            if request.method == "POST" and path == "/v2/upload":
+                self.uploads += 1
+                return httpx.Response(
+                    200, json={"upload_url": f"https://cdn.test/u{self.uploads:03d}.bin"}
+                )
             if request.method == "POST" and path == "/v2/transcript":
                 url = json.loads(request.content)["audio_url"]
                 tid = "job-" + url.rsplit("/", 1)[-1].split(".")[0]
@@ -112,7 +126,7 @@ class SweepFake:
         seen: dict[str, list[str]] = {}
         for request in self.requests:
             path = request.url.path
-            if request.method == "POST":
+            if request.method == "POST" and path == "/v2/transcript":
                 tid = "job-" + json.loads(request.content)["audio_url"].rsplit("/", 1)[-1][:-4]
                 seen.setdefault(tid, []).append("create")
             elif path.startswith("/v2/transcript/"):
