@@ -16,6 +16,7 @@ import itertools
 import logging
 import os
 import platform
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -423,11 +424,26 @@ class SyncShell(_ShellBase):
             # rerun right after this one finds their jobs instead of racing them.
             sent = [future for future in sending if not future.cancelled()]
             concurrent.futures.wait(sent, timeout=ABORT_GRACE)
+            if isinstance(sys.exc_info()[1], KeyboardInterrupt):
+                for future in sent:  # record what they made (a job id), starting nothing
+                    if future.done() and future.exception() is None:
+                        self._settle(group, sending[future], future.result())
             raise
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
             for task in live:
                 task.flow.close()
+
+    @staticmethod
+    def _settle(group: GroupFlow, task: Task, response: Response) -> None:
+        """After an interrupt: give ``task`` the answer it was waiting for; if that ends it,
+        tell the group (so its hooks record a job just made). Nothing more is sent."""
+        try:
+            task.flow.send(response)
+        except StopIteration as stop:
+            group.finished(task, stop.value, None)
+        except Exception:
+            pass
 
     def _sleep(self, seconds: float) -> None:
         if self._closed.wait(max(0.0, seconds)):

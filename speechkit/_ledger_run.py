@@ -52,12 +52,18 @@ class _Hooks(GroupHooks):
 
     def uploaded(self, index: int, upload_url: str) -> None:
         self.run.ledger.uploaded(self._key(index), self.run.options, upload_url)
+        if self.run.extra is not None:
+            self.run.extra.uploaded(self.indexes[index], upload_url)
 
     def creating(self, index: int) -> None:
         self.run.ledger.creating(self._key(index), self.run.options)
+        if self.run.extra is not None:
+            self.run.extra.creating(self.indexes[index])
 
     def created(self, index: int, transcript: Transcript) -> None:
         self.run.ledger.created(self._key(index), self.run.options, transcript.id)
+        if self.run.extra is not None:
+            self.run.extra.created(self.indexes[index], transcript)
 
     def finished(self, index: int, outcome: Transcript | BaseException) -> None:
         key, options, ledger = self._key(index), self.run.options, self.run.ledger
@@ -69,6 +75,8 @@ class _Hooks(GroupHooks):
             ledger.failed(key, options, str(outcome), job_ended=True)
         else:
             ledger.release(key, options, str(outcome))  # no job recorded: a rerun takes it
+        if self.run.extra is not None:
+            self.run.extra.finished(self.indexes[index], outcome)
 
 
 @dataclass
@@ -82,19 +90,22 @@ class LedgerRun:
     poll_timeout: float | None
     max_concurrency: int | None
     completion: str
+    options: str = ""
+    #: Called after the ledger's own hooks, with input indexes (the CLI writes outputs there).
+    extra: GroupHooks | None = None
     keys: list[str] = field(init=False)
-    options: str = field(init=False)
     outcomes: list[Transcript | BaseException | None] = field(init=False)
     pending: list[int] = field(init=False)
 
     def __post_init__(self) -> None:
         provider = self.client.provider
         self.keys = [audio_identity(item) for item in self.items]
-        self.options = options_identity(
+        self.options = self.options or options_identity(
             f"{provider.name} {provider.base_url}", self.client._config(self.config)
         )
         self.outcomes = [None] * len(self.items)
         self.pending = list(range(len(self.items)))
+        self._reported: set[int] = set()
 
     def round(self) -> Flow[tuple[GroupFlow | None, list[int]]]:
         """Claim the pending inputs; return the group to run (or None) and its input indexes."""
@@ -107,8 +118,11 @@ class LedgerRun:
             if entry is None:
                 run.append(index)
                 resume.append(None)
-            elif entry.state in ("done", "written"):
+            elif entry.state in ("done", "written") and entry.transcript_json is not None:
                 self.outcomes[index] = entry.transcript
+            elif entry.state in ("done", "written") and entry.transcript_id:
+                run.append(index)  # recorded without its transcript (an older CLI run): fetch it
+                resume.append(Resume(transcript_id=entry.transcript_id))
             elif entry.state == "running" and entry.transcript_id:
                 run.append(index)
                 resume.append(Resume(transcript_id=entry.transcript_id))
@@ -128,6 +142,9 @@ class LedgerRun:
                 resume[position] = Resume(transcript_id=transcript_id)
                 self.ledger.created(self.keys[run[position]], self.options, transcript_id)
         self.pending = elsewhere
+        if self.extra is not None:
+            for index in self.pending_done():
+                self.extra.finished(index, self.outcomes[index])  # type: ignore[arg-type]
         if not run:
             return None, []
         _, group = self.client._group_flow(
@@ -141,6 +158,14 @@ class LedgerRun:
         )
         return group, run
 
+    def pending_done(self) -> list[int]:
+        """Inputs answered from the ledger in the latest round and not yet reported."""
+        fresh = [
+            i for i, o in enumerate(self.outcomes) if o is not None and i not in self._reported
+        ]
+        self._reported.update(fresh)
+        return fresh
+
     def _search(self, urls: Sequence[str]) -> Flow[dict[str, str]]:
         client = self.client
         try:
@@ -153,3 +178,4 @@ class LedgerRun:
     def collect(self, group: GroupFlow, indexes: list[int]) -> None:
         for index, outcome in zip(indexes, group.outcomes, strict=True):
             self.outcomes[index] = outcome
+            self._reported.add(index)

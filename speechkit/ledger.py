@@ -64,7 +64,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     claimed_at REAL,
     updated_at REAL NOT NULL,
     PRIMARY KEY (audio, options)
-)
+);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -137,7 +138,9 @@ class Ledger:
         self._local = threading.local()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._transaction() as db:
-            db.execute(_SCHEMA)
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Ledger, (str(self.path),), {"lease": self.lease})
@@ -320,6 +323,38 @@ class Ledger:
             db.execute(
                 "UPDATE jobs SET owner = NULL, claimed_at = NULL WHERE owner = ?", (self.owner,)
             )
+
+    def record(
+        self,
+        audio: str,
+        options: str,
+        state: str,
+        *,
+        upload_url: str | None = None,
+        transcript_id: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Write an entry as is, unclaimed (importing an older record of a run)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO jobs (audio, options, state, upload_url, transcript_id, "
+                "error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (audio, options, state, upload_url, transcript_id, error, time.time()),
+            )
+
+    def get_meta(self, name: str) -> str | None:
+        """A value stored beside the entries (what run made this ledger, for example)."""
+        row = self._db().execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, name: str, value: str) -> None:
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
+
+    def forget_unfinished(self) -> None:
+        """Drop every entry not done (their jobs are gone, e.g. with an embedded server)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM jobs WHERE state NOT IN ('done', 'written')")
 
     def forget(self, audio: str, options: str) -> None:
         """Drop an input's entry (its job, if any, is not deleted on the server)."""

@@ -51,8 +51,9 @@ class TokenBucket:
         return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
 
 
-#: The service's published budget (20,000 requests per 5 minutes), with a margin.
-DEFAULT_BUDGET = (60.0, 2000)
+#: The service's published budget, 20,000 requests per 5 minutes: 5,000 at once, then 50 per
+#: second (5,000 + 50 x 300 = 20,000 in any 5 minutes).
+DEFAULT_BUDGET = (50.0, 5000)
 
 
 def limited(flow: Flow[T], limiter: RateLimiter, now: Callable[[], float]) -> Flow[T]:
