@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         WordSearchResponse,
     )
     from speechkit.providers.base import Provider
+    from speechkit.webhooks import WebhookReceiver
 
 __all__ = ["TranscriberBase", "check_poll_timeout", "transcript_id_of"]
 
@@ -68,6 +69,21 @@ def _closing(flow: Flow[T], close: Callable[[], None]) -> Flow[T]:
         return (yield from flow)
     finally:
         close()
+
+
+def _with_webhook(
+    config: TranscriptionConfig | None, webhook: WebhookReceiver
+) -> TranscriptionConfig:
+    """``config`` with the receiver's URL and auth header (the service delivers there)."""
+    from speechkit.config import TranscriptionConfig
+    from speechkit.webhooks import WebhookReceiver
+
+    if not isinstance(webhook, WebhookReceiver):
+        raise InvalidInputError(
+            f"webhook must be a speechkit.webhooks.WebhookReceiver, got {type(webhook).__name__}."
+        )
+    base = config if config is not None else TranscriptionConfig()
+    return base.model_copy(update=webhook.config_fields())
 
 
 class _SharedLimiter:
@@ -326,6 +342,7 @@ class TranscriberBase:
         completion: str = "auto",
         hooks: GroupHooks | None = None,
         resume: Sequence[Resume | None] = (),
+        webhook: WebhookReceiver | None = None,
     ) -> tuple[list[Any], GroupFlow]:
         """Validate a group call's arguments (before any request) and build its core flow."""
         items, limit = self._group_inputs(audios, max_concurrency)
@@ -334,6 +351,10 @@ class TranscriberBase:
             raise InvalidInputError(
                 f"completion must be one of {', '.join(COMPLETIONS)}, got {completion!r}."
             )
+        if webhook is not None:
+            config = _with_webhook(self._config(config), webhook)
+            if completion != "create":
+                completion = "webhook"
         sources: list[Any] = [to_audio_source(item) for item in items]
         group = GroupFlow(
             ctx=self._ctx,
@@ -347,6 +368,7 @@ class TranscriberBase:
             completion=completion,
             resume=resume,
             limiter=self._limiter,
+            notices=webhook,
         )
         return items, group
 
@@ -358,6 +380,7 @@ class TranscriberBase:
         max_concurrency: int | None,
         completion: str,
         ledger: Any,
+        webhook: WebhookReceiver | None = None,
     ) -> LedgerRun:
         """Validate a ledger group's arguments (before any request) and open the ledger."""
         from speechkit._ledger_run import LedgerRun, open_ledger
@@ -369,7 +392,14 @@ class TranscriberBase:
                 f"completion must be one of {', '.join(COMPLETIONS)}, got {completion!r}."
             )
         return LedgerRun(
-            self, items, config, open_ledger(ledger), poll_timeout, max_concurrency, completion
+            self,
+            items,
+            config,
+            open_ledger(ledger),
+            poll_timeout,
+            max_concurrency,
+            completion,
+            webhook=webhook,
         )
 
     @staticmethod

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from speechkit._core.group import GroupFlow
     from speechkit.config import TranscriptionConfig
     from speechkit.models import Transcript
+    from speechkit.webhooks import WebhookReceiver
 
 __all__ = ["LedgerRun", "open_ledger"]
 
@@ -93,6 +94,7 @@ class LedgerRun:
     options: str = ""
     #: Called after the ledger's own hooks, with input indexes (the CLI writes outputs there).
     extra: GroupHooks | None = None
+    webhook: WebhookReceiver | None = None
     keys: list[str] = field(init=False)
     outcomes: list[Transcript | BaseException | None] = field(init=False)
     pending: list[int] = field(init=False)
@@ -155,6 +157,7 @@ class LedgerRun:
             completion=self.completion,
             hooks=_Hooks(self, run),
             resume=resume,
+            webhook=self.webhook,
         )
         return group, run
 

@@ -95,6 +95,8 @@ def audio_identity(audio: Any) -> str:
 def options_identity(service: str, config: TranscriptionConfig | None) -> str:
     """A hash of where and how jobs are made (the service and the options, never the key)."""
     params = config.to_request_params() if config is not None else {}
+    for name in ("webhook_url", "webhook_auth_header_name", "webhook_auth_header_value"):
+        params.pop(name, None)  # where to be told is not what is transcribed
     canonical = json.dumps([service, params], sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:24]
 

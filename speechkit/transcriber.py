@@ -63,6 +63,7 @@ if TYPE_CHECKING:
         WordSearchResponse,
     )
     from speechkit.providers.base import Provider
+    from speechkit.webhooks import WebhookReceiver
 
 __all__ = ["AsyncTranscriber", "Transcriber"]
 
@@ -369,6 +370,7 @@ class Transcriber(TranscriberBase):
         return_failures: bool = False,
         completion: Literal["auto", "poll", "sweep"] = "auto",
         ledger: Ledger | str | os.PathLike[str] | None = None,
+        webhook: WebhookReceiver | None = None,
     ) -> TranscriptGroup:
         """Transcribe many inputs: at most ``max_concurrency`` (default 8) uploads and creates
         at a time, every created job waited on at once.
@@ -395,6 +397,9 @@ class Transcriber(TranscriberBase):
                 (after a crash, Ctrl-C, or from several processes at once) never creates a job
                 twice, waits for jobs already made, and returns inputs already done without
                 any request. Inputs must be URLs, paths or bytes.
+            webhook: A :class:`~speechkit.webhooks.WebhookReceiver`: jobs are created with its
+                URL and auth header, and the group learns that they ended from its deliveries
+                instead of polling (see :mod:`speechkit.webhooks`).
 
         Returns:
             A :class:`~speechkit.TranscriptGroup` in input order.
@@ -405,7 +410,7 @@ class Transcriber(TranscriberBase):
         """
         if ledger is not None:
             run = self._ledger_run(
-                audios, config, poll_timeout, max_concurrency, completion, ledger
+                audios, config, poll_timeout, max_concurrency, completion, ledger, webhook
             )
             try:
                 while run.pending:
@@ -424,6 +429,7 @@ class Transcriber(TranscriberBase):
             poll_timeout=poll_timeout,
             max_concurrency=max_concurrency,
             completion=completion,
+            webhook=webhook,
         )
         self._run_group(items, group, _RESUME_HINT)
         return _group_result(items, group.outcomes, return_failures)
@@ -619,6 +625,7 @@ class Transcriber(TranscriberBase):
         return_failures: bool = False,
         completion: Literal["auto", "poll", "sweep"] = "auto",
         ledger: Ledger | str | os.PathLike[str] | None = None,
+        webhook: WebhookReceiver | None = None,
     ) -> concurrent.futures.Future[TranscriptGroup]:
         """:meth:`transcribe_group` on the transcriber's thread pool; returns a Future."""
         return self._submit_future(
@@ -630,6 +637,7 @@ class Transcriber(TranscriberBase):
             return_failures=return_failures,
             completion=completion,
             ledger=ledger,
+            webhook=webhook,
         )
 
     def submit_group_async(
@@ -772,6 +780,7 @@ class AsyncTranscriber(TranscriberBase):
         return_failures: bool = False,
         completion: Literal["auto", "poll", "sweep"] = "auto",
         ledger: Ledger | str | os.PathLike[str] | None = None,
+        webhook: WebhookReceiver | None = None,
     ) -> TranscriptGroup:
         """Transcribe many inputs; see :meth:`Transcriber.transcribe_group`.
 
@@ -781,7 +790,7 @@ class AsyncTranscriber(TranscriberBase):
         """
         if ledger is not None:
             run = self._ledger_run(
-                audios, config, poll_timeout, max_concurrency, completion, ledger
+                audios, config, poll_timeout, max_concurrency, completion, ledger, webhook
             )
             try:
                 while run.pending:
@@ -800,6 +809,7 @@ class AsyncTranscriber(TranscriberBase):
             poll_timeout=poll_timeout,
             max_concurrency=max_concurrency,
             completion=completion,
+            webhook=webhook,
         )
         await self._run_group(group)
         return _group_result(items, group.outcomes, return_failures)

@@ -11,6 +11,9 @@ How completion is found:
 
 * ``"poll"``: one GET per job per interval (:func:`~speechkit._core.operations.wait`), the
   schedule growing to ``max_interval``. Cheapest for a few jobs.
+* ``"webhook"``: the service POSTs to a receiver when a job ends; the group checks the
+  receiver's notices (in memory, no request) and fetches each finished job once, sweeping the
+  list only every ``fallback_interval`` seconds in case a delivery was lost.
 * ``"sweep"``: with many jobs in flight, one list request per interval finds the finished ones
   (``status=completed``, ``limit=200``, ``after_id`` just before the oldest job still running,
   paged forward), then one GET fetches each finished job: about two requests per job whatever
@@ -26,7 +29,7 @@ import enum
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from speechkit._core import operations as ops
 from speechkit._core.audio_input import AudioSource, LocalAudio, RemoteAudio
@@ -46,7 +49,7 @@ if TYPE_CHECKING:
     from speechkit.config import TranscriptionConfig
     from speechkit.models import Transcript, TranscriptListItem
 
-__all__ = ["GroupFlow", "GroupHooks", "Resume", "Task", "TaskKind", "can_sweep"]
+__all__ = ["GroupFlow", "GroupHooks", "Notices", "Resume", "Task", "TaskKind", "can_sweep"]
 
 #: Jobs in flight from which sweeping the list costs fewer requests than polling each job.
 SWEEP_FROM = 12
@@ -57,6 +60,18 @@ ERROR_SWEEP_EVERY = 4
 #: Longest pause between sweeps, in seconds: a sweep costs the same however many jobs it
 #: finds, so sweeping often keeps the wait short without adding requests per job.
 SWEEP_MAX_INTERVAL = 1.0
+#: Seconds between looks at a webhook receiver's notices (memory only, no request).
+NOTICE_INTERVAL = 0.05
+
+
+class Notices(Protocol):
+    """Where job-ended notices arrive (a webhook receiver)."""
+
+    fallback_interval: float
+
+    def take(self, transcript_ids: set[str]) -> dict[str, str]:
+        """Remove and return the ended jobs among ``transcript_ids`` (id -> status)."""
+        ...
 
 
 class TaskKind(enum.Enum):
@@ -137,6 +152,7 @@ class GroupFlow:
     completion: str = "auto"  # auto, poll, sweep, create (create only: submit_group)
     resume: Sequence[Resume | None] = ()
     limiter: RateLimiter | None = None
+    notices: Notices | None = None
 
     def __post_init__(self) -> None:
         resume = list(self.resume) + [None] * (len(self.audios) - len(self.resume))
@@ -153,7 +169,8 @@ class GroupFlow:
         self._sweeping = False
         self._sweeps = 0
         self._anchor: str | None = None
-        self._anchor_known = self.completion != "sweep"
+        self._anchor_known = self.completion not in ("sweep", "webhook")
+        self._last_sweep = self.ctx.monotonic()
         self._sweep_failures = 0
 
     # -- what the shell calls ----------------------------------------------------------------
@@ -322,12 +339,37 @@ class GroupFlow:
         }
 
     def _next_sweep(self) -> list[Task]:
-        if self.completion != "sweep" or self._sweeping or not self._swept_ids():
+        sweeping = self.completion in ("sweep", "webhook")
+        if not sweeping or self._sweeping or not self._swept_ids():
             return []
         self._sweeping = True
+        if self.completion == "webhook":
+            return [self._task(TaskKind.SWEEP, self._notices())]
         self._sweeps += 1
         status = "error" if self._sweeps % ERROR_SWEEP_EVERY == 0 else "completed"
         return [self._task(TaskKind.SWEEP, self._sweep(status, self._advance_anchor()))]
+
+    def _notices(self) -> Flow[list[str]]:
+        """Wait for webhook notices of our running jobs; sweep the list now and then in case a
+        delivery was lost (both kinds of failed and completed in turn)."""
+        notices = self.notices
+        if notices is None:
+            raise AssertionError("webhook completion without a receiver")  # pragma: no cover
+        while True:
+            ended = notices.take(set(self._swept_ids()))
+            if ended:
+                return list(ended)
+            now = self.ctx.monotonic()
+            deadline = self._next_deadline()
+            if deadline is not None and now >= deadline:
+                return []
+            if now - self._last_sweep >= notices.fallback_interval:
+                self._last_sweep = now
+                self._sweeps += 1
+                status = "error" if self._sweeps % 2 == 0 else "completed"
+                listed = yield from self._sweep(status, self._advance_anchor(), wait=False)
+                return listed
+            yield Sleep(NOTICE_INTERVAL)
 
     def _advance_anchor(self) -> str | None:
         """The newest of our jobs such that no job of ours still running is older.
@@ -349,12 +391,13 @@ class GroupFlow:
             self._anchor = best.transcript.id
         return self._anchor
 
-    def _sweep(self, status: str, anchor: str | None) -> Flow[list[TranscriptListItem]]:
-        delay = min(self.schedule.delay(min(self._sweeps, 64)), SWEEP_MAX_INTERVAL)
-        deadline = self._next_deadline()
-        if deadline is not None:
-            delay = max(0.0, min(delay, deadline - self.ctx.monotonic()))
-        yield Sleep(delay)
+    def _sweep(self, status: str, anchor: str | None, wait: bool = True) -> Flow[list[str]]:
+        if wait:
+            delay = min(self.schedule.delay(min(self._sweeps, 64)), SWEEP_MAX_INTERVAL)
+            deadline = self._next_deadline()
+            if deadline is not None:
+                delay = max(0.0, min(delay, deadline - self.ctx.monotonic()))
+            yield Sleep(delay)
         params: dict[str, Any] = {"status": status, "limit": PAGE_LIMIT}
         if anchor is not None:
             params["after_id"] = anchor
@@ -369,18 +412,18 @@ class GroupFlow:
             if details is not None:
                 url = details.next_url if anchor is not None else details.prev_url
             if not url or not page.transcripts:
-                return found
+                return [item.id for item in found]
             page = yield from ops.list_page(self.ctx, self.provider, None, url)
 
-    def _swept(self, items: list[TranscriptListItem]) -> list[Task]:
+    def _swept(self, ended: list[str]) -> list[Task]:
         running = self._swept_ids()
         tasks = []
-        for listed in items:
-            index = running.pop(listed.id, None)
+        for transcript_id in ended:
+            index = running.pop(transcript_id, None)
             if index is None:
                 continue
             self._items[index].state = "fetching"
-            fetch = ops.get(self.ctx, self.provider, listed.id)
+            fetch = ops.get(self.ctx, self.provider, transcript_id)
             tasks.append(self._task(TaskKind.FETCH, fetch, index))
         return tasks
 
