@@ -172,6 +172,7 @@ class GroupFlow:
         self._anchor_known = self.completion not in ("sweep", "webhook")
         self._last_sweep = self.ctx.monotonic()
         self._sweep_failures = 0
+        self._watched: dict[str, int] = {}
 
     # -- what the shell calls ----------------------------------------------------------------
     def start(self) -> list[Task]:
@@ -185,7 +186,7 @@ class GroupFlow:
             if resume.transcript is not None:
                 self._finish(index, self._outcome(resume.transcript))
             elif resume.transcript_id is not None:
-                item.state = "running"
+                item.state = "polling"
                 item.created_at = self.ctx.monotonic()
                 tasks.append(self._task(TaskKind.WAIT, self._wait(resume.transcript_id), index))
             else:
@@ -213,7 +214,7 @@ class GroupFlow:
             if error is not None:
                 self._finish(index, error)
             else:
-                item.state, item.transcript = "running", result
+                item.state, item.transcript = "polling", result
                 item.created_at = self.ctx.monotonic()
                 self.hooks.created(index, result)
                 if self.completion == "create":
@@ -222,6 +223,9 @@ class GroupFlow:
                     JobState.PENDING
                 ):
                     tasks.append(self._task(TaskKind.WAIT, self._wait(result), index))
+                else:  # found by sweeps or webhook notices
+                    item.state = "running"
+                    self._watched[result.id] = index
         elif kind in (TaskKind.WAIT, TaskKind.FETCH):
             self._finish(index, error if error is not None else self._outcome(result))
         elif kind is TaskKind.SWEEP:
@@ -255,7 +259,7 @@ class GroupFlow:
         return [
             item.transcript.id if item.transcript is not None else str(item.resume.transcript_id)  # type: ignore[union-attr]
             for item in self._items
-            if item.state in ("running", "fetching")
+            if item.state in ("running", "polling", "fetching")
         ]
 
     def counts(self) -> dict[str, int]:
@@ -274,6 +278,8 @@ class GroupFlow:
 
     def _finish(self, index: int, outcome: Transcript | BaseException) -> None:
         item = self._items[index]
+        if item.transcript is not None:
+            self._watched.pop(item.transcript.id, None)
         item.state, item.outcome = "done", outcome
         self.hooks.finished(index, outcome)
 
@@ -332,11 +338,8 @@ class GroupFlow:
         return page.transcripts[0].id if page.transcripts else None
 
     def _swept_ids(self) -> dict[str, int]:
-        return {
-            item.transcript.id: index
-            for index, item in enumerate(self._items)
-            if item.state == "running" and item.transcript is not None
-        }
+        """The jobs waiting on sweeps or notices (transcript id -> item index)."""
+        return self._watched
 
     def _next_sweep(self) -> list[Task]:
         sweeping = self.completion in ("sweep", "webhook")
@@ -416,10 +419,9 @@ class GroupFlow:
             page = yield from ops.list_page(self.ctx, self.provider, None, url)
 
     def _swept(self, ended: list[str]) -> list[Task]:
-        running = self._swept_ids()
         tasks = []
         for transcript_id in ended:
-            index = running.pop(transcript_id, None)
+            index = self._watched.pop(transcript_id, None)
             if index is None:
                 continue
             self._items[index].state = "fetching"
@@ -435,7 +437,7 @@ class GroupFlow:
         retryable = getattr(error, "retryable", False)
         if not closed and retryable and self._sweep_failures < ops.MAX_CONSECUTIVE_POLL_FAILURES:
             return
-        for index in self._swept_ids().values():
+        for index in list(self._watched.values()):
             transcript = self._items[index].transcript
             outcome: BaseException = error
             if closed and transcript is not None:

@@ -8,9 +8,26 @@ delivery failed) is reported as the job's ``webhook_status_code``. Every deliver
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+
 import httpx
 
 __all__ = ["deliver"]
+
+#: One client per event loop, so thousands of deliveries share connections (a client per
+#: delivery costs a TLS context each, enough to slow a busy server).
+_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _client() -> httpx.AsyncClient:
+    loop = asyncio.get_running_loop()
+    client = _CLIENTS.get(loop)
+    if client is None:
+        client = _CLIENTS[loop] = httpx.AsyncClient()
+    return client
 
 
 async def deliver(
@@ -24,10 +41,12 @@ async def deliver(
     """POST one delivery; return the receiver's status code, or ``None`` if it failed."""
     headers = dict([header]) if header else {}
     try:
-        async with httpx.AsyncClient(timeout=http_timeout) as client:
-            response = await client.post(
-                url, json={"transcript_id": transcript_id, "status": status}, headers=headers
-            )
+        response = await _client().post(
+            url,
+            json={"transcript_id": transcript_id, "status": status},
+            headers=headers,
+            timeout=http_timeout,
+        )
     except httpx.HTTPError:
         return None
     return response.status_code
