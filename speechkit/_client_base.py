@@ -4,7 +4,9 @@ building the sans-I/O flows each public method runs. Neither shell adds logic of
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import random as _random
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -12,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from speechkit._core import operations as ops
 from speechkit._core.audio_input import to_audio_source
 from speechkit._core.flow import Flow, FlowContext
+from speechkit._core.group import GroupFlow, GroupHooks, Resume
+from speechkit._core.limiter import DEFAULT_BUDGET, RateLimiter, TokenBucket
 from speechkit._core.operations import PollSchedule
 from speechkit._core.progress import ProgressArg, ProgressReporter
 from speechkit._core.retry import RetryPolicy
@@ -20,6 +24,7 @@ from speechkit.errors import InvalidInputError, TranscriptionError
 from speechkit.providers import resolve_provider
 
 if TYPE_CHECKING:
+    from speechkit._ledger_run import LedgerRun
     from speechkit.config import TranscriptionConfig
     from speechkit.models import (
         ParagraphsResponse,
@@ -29,8 +34,14 @@ if TYPE_CHECKING:
         WordSearchResponse,
     )
     from speechkit.providers.base import Provider
+    from speechkit.webhooks import WebhookReceiver
 
 __all__ = ["TranscriberBase", "check_poll_timeout", "transcript_id_of"]
+
+logger = logging.getLogger("speechkit")
+
+#: How a group finds that its jobs ended: "auto" sweeps the job list from SWEEP_FROM jobs on.
+COMPLETIONS = ("auto", "poll", "sweep")
 
 T = TypeVar("T")
 
@@ -58,6 +69,33 @@ def _closing(flow: Flow[T], close: Callable[[], None]) -> Flow[T]:
         return (yield from flow)
     finally:
         close()
+
+
+def _with_webhook(
+    config: TranscriptionConfig | None, webhook: WebhookReceiver
+) -> TranscriptionConfig:
+    """``config`` with the receiver's URL and auth header (the service delivers there)."""
+    from speechkit.config import TranscriptionConfig
+    from speechkit.webhooks import WebhookReceiver
+
+    if not isinstance(webhook, WebhookReceiver):
+        raise InvalidInputError(
+            f"webhook must be a speechkit.webhooks.WebhookReceiver, got {type(webhook).__name__}."
+        )
+    base = config if config is not None else TranscriptionConfig()
+    return base.model_copy(update=webhook.config_fields())
+
+
+class _SharedLimiter:
+    """A limiter several threads' groups may share (the core's own is single-threaded)."""
+
+    def __init__(self, inner: RateLimiter) -> None:
+        self._inner = inner
+        self._lock = threading.Lock()
+
+    def reserve(self, now: float) -> float:
+        with self._lock:
+            return self._inner.reserve(now)
 
 
 def _positive(name: str, value: float | None) -> float | None:
@@ -93,6 +131,14 @@ class TranscriberBase:
         self._provider, self._owned_server = resolve_provider(
             provider, api_key=api_key, base_url=base_url, model=model, engine=engine
         )
+        #: What a pickled copy is rebuilt from: settings only, never connections or threads.
+        self._settings: dict[str, Any] = {
+            "config": config,
+            "http_timeout": http_timeout,
+            "max_retries": max_retries,
+            "polling_interval": polling_interval,
+            "polling_max_interval": polling_max_interval,
+        }
         self.config = config
         self._timeout = _positive("http_timeout", http_timeout) or settings.http_timeout
         interval = _positive("polling_interval", polling_interval) or settings.polling_interval
@@ -108,6 +154,24 @@ class TranscriberBase:
         self._ctx = FlowContext(
             retry=retry, monotonic=time.monotonic, wall=time.time, random=_random.random
         )
+        #: Every group of this client stays under the service's request budget together.
+        self._limiter: RateLimiter = _SharedLimiter(TokenBucket(*DEFAULT_BUDGET))
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the settings (provider with its key and URL, config, timeouts), so a copy can
+        go to a process pool or a cluster; each copy opens its own connections and threads.
+
+        A copy of a ``provider="local"`` transcriber talks to the same server (reachable from
+        processes on this machine) and does not own it. An ``http_client`` you passed is not
+        carried: the copy makes its own.
+        """
+        return {"provider": self._provider, **self._settings, **self._extra_settings()}
+
+    def _extra_settings(self) -> dict[str, Any]:
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
 
     @property
     def provider(self) -> Provider:
@@ -268,6 +332,91 @@ class TranscriberBase:
 
     def _lemur_flow(self, method: str, path: str, body: Any = None) -> Flow[Any]:
         return ops.lemur(self._ctx, self._provider, method, path, body)
+
+    def _group_flow(
+        self,
+        audios: Sequence[Any],
+        config: TranscriptionConfig | None,
+        *,
+        poll_timeout: float | None,
+        max_concurrency: int | None,
+        completion: str = "auto",
+        hooks: GroupHooks | None = None,
+        resume: Sequence[Resume | None] = (),
+        webhook: WebhookReceiver | None = None,
+    ) -> tuple[list[Any], GroupFlow]:
+        """Validate a group call's arguments (before any request) and build its core flow."""
+        items, limit = self._group_inputs(audios, max_concurrency)
+        check_poll_timeout(poll_timeout)
+        if completion not in (*COMPLETIONS, "create"):
+            raise InvalidInputError(
+                f"completion must be one of {', '.join(COMPLETIONS)}, got {completion!r}."
+            )
+        if webhook is not None:
+            config = _with_webhook(self._config(config), webhook)
+            if completion != "create":
+                completion = "webhook"
+        sources: list[Any] = [to_audio_source(item) for item in items]
+        group = GroupFlow(
+            ctx=self._ctx,
+            provider=self._provider,
+            audios=sources,
+            config=self._config(config),
+            schedule=self._schedule,
+            poll_timeout=poll_timeout,
+            max_creating=limit,
+            hooks=hooks or GroupHooks(),
+            completion=completion,
+            resume=resume,
+            limiter=self._limiter,
+            notices=webhook,
+        )
+        return items, group
+
+    def _ledger_run(
+        self,
+        audios: Sequence[Any],
+        config: TranscriptionConfig | None,
+        poll_timeout: float | None,
+        max_concurrency: int | None,
+        completion: str,
+        ledger: Any,
+        webhook: WebhookReceiver | None = None,
+    ) -> LedgerRun:
+        """Validate a ledger group's arguments (before any request) and open the ledger."""
+        from speechkit._ledger_run import LedgerRun, open_ledger
+
+        items, _ = self._group_inputs(audios, max_concurrency)
+        check_poll_timeout(poll_timeout)
+        if completion not in COMPLETIONS:
+            raise InvalidInputError(
+                f"completion must be one of {', '.join(COMPLETIONS)}, got {completion!r}."
+            )
+        return LedgerRun(
+            self,
+            items,
+            config,
+            open_ledger(ledger),
+            poll_timeout,
+            max_concurrency,
+            completion,
+            webhook=webhook,
+        )
+
+    @staticmethod
+    def _interrupted(group: GroupFlow, resume_hint: str) -> str:
+        """What to tell a user who stopped a group: what keeps running and how to resume."""
+        counts = group.counts()
+        running = group.running()
+        in_flight = counts.get("creating", 0)
+        message = (
+            f"speechkit: group interrupted; no more jobs are created. {len(running)} job(s) "
+            f"keep running on the server"
+            + (f" (and {in_flight} being created may be made)" if in_flight else "")
+            + f"; {counts.get('new', 0)} input(s) were not started. {resume_hint}"
+        )
+        logger.warning(message)
+        return message
 
     @staticmethod
     def _group_inputs(audios: Sequence[Any], max_concurrency: int | None) -> tuple[list[Any], int]:

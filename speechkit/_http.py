@@ -16,9 +16,10 @@ import itertools
 import logging
 import os
 import platform
+import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, TypeVar
 from urllib.parse import urlsplit
@@ -26,6 +27,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from speechkit._core.flow import Flow, Sleep, status_error
+from speechkit._core.group import GroupFlow, Task
 from speechkit._core.http import (
     UPLOAD_CHUNK_SIZE,
     Body,
@@ -52,6 +54,10 @@ logger = logging.getLogger("speechkit")
 T = TypeVar("T")
 
 USER_AGENT = f"speechkit/{__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
+
+
+#: Seconds an interrupted group waits for the requests it had already sent.
+ABORT_GRACE = 1.0
 
 
 def _same_origin(url: str, base_url: str) -> bool:
@@ -344,73 +350,100 @@ class SyncShell(_ShellBase):
         finally:
             flow.close()
 
-    def run_many(
-        self, flows: Sequence[Flow[T]], *, max_workers: int, thread_name_prefix: str
-    ) -> list[T | BaseException]:
-        """Drive many flows at once from the calling thread; results (or errors) in order.
+    def run_group(self, group: GroupFlow, *, max_workers: int, thread_name_prefix: str) -> None:
+        """Drive a core group to its end from the calling thread.
 
-        Sleeping flows cost nothing: one loop keeps their wake-up times, and requests go to a
-        pool of ``max_workers`` threads. So a group can wait on thousands of jobs with a few
-        threads, each flow behaving exactly as under :meth:`run`.
+        Sleeping tasks cost nothing: one loop keeps their wake-up times, and requests go to a
+        pool of ``max_workers`` threads, so thousands of jobs need a few threads. Every
+        decision (and every hook) runs in the calling thread.
+
+        An exception here (``KeyboardInterrupt`` above all) stops the group at once: no new
+        job is created, queued requests are dropped, and the pool is not waited for (a create
+        already being sent may finish in its thread).
         """
-        results: list[T | BaseException] = [RuntimeError("the flow did not finish")] * len(flows)
-        sleepers: list[tuple[float, int, int]] = []  # (wake-up time, sequence, flow index)
-        sending: dict[concurrent.futures.Future[Response], int] = {}
+        sleepers: list[tuple[float, int, Task]] = []  # (wake-up time, sequence, task)
+        sending: dict[concurrent.futures.Future[Response], Task] = {}
+        live: set[Task] = set()
         sequence = itertools.count()
-
-        with concurrent.futures.ThreadPoolExecutor(
+        pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=max(1, max_workers), thread_name_prefix=thread_name_prefix
-        ) as pool:
+        )
 
-            def advance(index: int, value: Response | None, error: BaseException | None) -> None:
-                flow = flows[index]
-                try:
-                    op = flow.throw(error) if error is not None else flow.send(value)
-                except StopIteration as stop:
-                    results[index] = stop.value
-                    return
-                except Exception as err:
-                    results[index] = err
-                    return
-                if isinstance(op, Sleep):
-                    wake = time.monotonic() + max(0.0, op.seconds)
-                    heapq.heappush(sleepers, (wake, next(sequence), index))
-                else:
-                    sending[pool.submit(self._send, op)] = index
+        def begin(tasks: list[Task]) -> None:
+            for task in tasks:
+                live.add(task)
+                advance(task, None, None)  # send(None) starts a generator
 
-            for index in range(len(flows)):
-                advance(index, None, None)  # send(None) starts a generator
+        def advance(task: Task, value: Response | None, error: BaseException | None) -> None:
             try:
-                while sleepers or sending:
-                    if self._closed.is_set():
-                        woken, sleepers[:] = list(sleepers), []
-                        for _, _, index in woken:
-                            advance(index, None, ClientClosedError("The Transcriber was closed."))
-                    now = time.monotonic()
-                    while sleepers and sleepers[0][0] <= now:
-                        advance(heapq.heappop(sleepers)[2], None, None)
-                    timeout = max(0.0, sleepers[0][0] - now) if sleepers else None
-                    if not sending:
-                        if timeout is not None:
-                            self._closed.wait(timeout)
-                        continue
-                    done, _ = concurrent.futures.wait(
-                        sending, timeout=timeout, return_when=concurrent.futures.FIRST_COMPLETED
-                    )
-                    for future in done:
-                        index = sending.pop(future)
-                        try:
-                            response = future.result()
-                        except SpeechkitError as err:
-                            advance(index, None, err)
-                        except Exception as err:  # a bug in a send: fail that flow only
-                            results[index] = err
-                        else:
-                            advance(index, response, None)
-            finally:
-                for flow in flows:
-                    flow.close()
-        return results
+                op = task.flow.throw(error) if error is not None else task.flow.send(value)
+            except StopIteration as stop:
+                live.discard(task)
+                begin(group.finished(task, stop.value, None))
+                return
+            except Exception as err:
+                live.discard(task)
+                begin(group.finished(task, None, err))
+                return
+            if isinstance(op, Sleep):
+                wake = time.monotonic() + max(0.0, op.seconds)
+                heapq.heappush(sleepers, (wake, next(sequence), task))
+            else:
+                sending[pool.submit(self._send, op)] = task
+
+        try:
+            begin(group.start())
+            while sleepers or sending:
+                if self._closed.is_set():
+                    woken, sleepers[:] = list(sleepers), []
+                    for _, _, task in woken:
+                        advance(task, None, ClientClosedError("The Transcriber was closed."))
+                now = time.monotonic()
+                while sleepers and sleepers[0][0] <= now:
+                    advance(heapq.heappop(sleepers)[2], None, None)
+                timeout = max(0.0, sleepers[0][0] - now) if sleepers else None
+                if not sending:
+                    if timeout is not None:
+                        self._closed.wait(timeout)
+                    continue
+                done, _ = concurrent.futures.wait(
+                    sending, timeout=timeout, return_when=concurrent.futures.FIRST_COMPLETED
+                )
+                for future in done:
+                    task = sending.pop(future)
+                    try:
+                        response = future.result()
+                    except Exception as err:
+                        advance(task, None, err)
+                    else:
+                        advance(task, response, None)
+        except BaseException:
+            group.stop()
+            pool.shutdown(wait=False, cancel_futures=True)
+            # Requests already sent (a create among them) may land: let them, briefly, so a
+            # rerun right after this one finds their jobs instead of racing them.
+            sent = [future for future in sending if not future.cancelled()]
+            concurrent.futures.wait(sent, timeout=ABORT_GRACE)
+            if isinstance(sys.exc_info()[1], KeyboardInterrupt):
+                for future in sent:  # record what they made (a job id), starting nothing
+                    if future.done() and future.exception() is None:
+                        self._settle(group, sending[future], future.result())
+            raise
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+            for task in live:
+                task.flow.close()
+
+    @staticmethod
+    def _settle(group: GroupFlow, task: Task, response: Response) -> None:
+        """After an interrupt: give ``task`` the answer it was waiting for; if that ends it,
+        tell the group (so its hooks record a job just made). Nothing more is sent."""
+        try:
+            task.flow.send(response)
+        except StopIteration as stop:
+            group.finished(task, stop.value, None)
+        except Exception:
+            pass
 
     def _sleep(self, seconds: float) -> None:
         if self._closed.wait(max(0.0, seconds)):
@@ -519,6 +552,39 @@ class AsyncShell(_ShellBase):
             return stop.value  # type: ignore[no-any-return]
         finally:
             flow.close()
+
+    async def run_group(self, group: GroupFlow) -> None:
+        """Drive a core group to its end on the running loop: one asyncio task per core task.
+
+        Cancelling the caller stops the group at once (no new job is created; the jobs already
+        created keep running on the server).
+        """
+        running: dict[asyncio.Future[Any], Task] = {}
+
+        def begin(tasks: list[Task]) -> None:
+            for task in tasks:
+                running[asyncio.ensure_future(self.run(task.flow))] = task
+
+        try:
+            begin(group.start())
+            while running:
+                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for future in done:
+                    task = running.pop(future)
+                    try:
+                        result = future.result()
+                    except Exception as err:
+                        begin(group.finished(task, None, err))
+                    else:
+                        begin(group.finished(task, result, None))
+        except BaseException:
+            group.stop()
+            raise
+        finally:
+            for future in running:
+                future.cancel()
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
 
     async def _sleep(self, seconds: float) -> None:
         try:

@@ -35,6 +35,8 @@ Every error is chained to its cause with ``raise ... from err``.
 
 from __future__ import annotations
 
+import dataclasses
+import pickle
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -71,8 +73,40 @@ __all__ = [
 ]
 
 
+def _portable(value: Any) -> Any:
+    """``value`` if it pickles; a request without its body (audio, callbacks) if it is one;
+    otherwise ``None``. An error must cross a process boundary even when what it carries
+    (an open file being uploaded, a progress callback) cannot."""
+    from speechkit._core.http import Request
+
+    if isinstance(value, Request):
+        value = dataclasses.replace(value, body=None, files=(), on_body_sent=None)
+    try:
+        pickle.dumps(value)
+    except Exception:
+        return None
+    return value
+
+
+def _rebuild(cls: type[SpeechkitError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
 class SpeechkitError(Exception):
-    """Root of every exception raised by speechkit."""
+    """Root of every exception raised by speechkit.
+
+    Every speechkit error survives a pickle round trip (``ProcessPoolExecutor``, Dask, Ray): its
+    class, message and attributes arrive intact; an attribute that cannot be pickled (an open
+    file inside a request) arrives as ``None``. The cause chain is not carried.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default rebuilds with ``cls(*args)``, which fails for keyword-only attributes.
+        state = {key: _portable(value) for key, value in self.__dict__.items()}
+        return (_rebuild, (type(self), self.args, state))
 
 
 class ConfigurationError(SpeechkitError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
@@ -32,6 +33,15 @@ class GroupFailure:
     def __repr__(self) -> str:
         # The input may be megabytes of audio or a pre-signed URL: describe it, never dump it.
         return _html.failure_repr(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # An open file object cannot cross a process boundary: it travels as its name.
+        audio = self.audio
+        try:
+            pickle.dumps(audio)
+        except Exception:
+            audio = str(getattr(audio, "name", None) or type(audio).__name__)
+        return (GroupFailure, (self.index, audio, self.error))
 
 
 @dataclass(frozen=True, slots=True, repr=False)

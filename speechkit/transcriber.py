@@ -24,24 +24,36 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import datetime as _dt
+import os
+import sys
 import threading
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 import httpx
 
-from speechkit._client_base import TranscriberBase, check_poll_timeout
+from speechkit._client_base import TranscriberBase
 from speechkit._http import AsyncShell, SyncShell
-from speechkit.errors import ClientClosedError, InvalidInputError, TranscriptionGroupError
+from speechkit._ledger_run import ELSEWHERE_WAIT
+from speechkit.errors import (
+    ClientClosedError,
+    InvalidInputError,
+    TranscriptionCancelledError,
+    TranscriptionGroupError,
+)
 from speechkit.group import GroupFailure, TranscriptGroup
 from speechkit.lemur import AsyncLemur, Lemur
 
 if TYPE_CHECKING:
+    from speechkit._core.group import GroupFlow
     from speechkit._core.http import Response
     from speechkit._core.progress import ProgressArg
     from speechkit.config import TranscriptionConfig
+    from speechkit.ledger import Ledger
     from speechkit.models import (
         ParagraphsResponse,
         SentencesResponse,
@@ -51,6 +63,7 @@ if TYPE_CHECKING:
         WordSearchResponse,
     )
     from speechkit.providers.base import Provider
+    from speechkit.webhooks import WebhookReceiver
 
 __all__ = ["AsyncTranscriber", "Transcriber"]
 
@@ -60,11 +73,27 @@ T = TypeVar("T")
 _ListStatus = str | None
 
 
+_LEDGER_HINT = (
+    "Run the same call again with the same ledger to resume: no job is created twice, and "
+    "inputs already done are returned without any request."
+)
+_RESUME_HINT = (
+    "Wait for them with wait_for_completion(id) (ids in the log), or pass ledger= to resume "
+    "a group without creating any job twice."
+)
+
+
 def _group_result(
-    items: Sequence[Any], outcomes: Sequence[Transcript | BaseException], return_failures: bool
+    items: Sequence[Any],
+    outcomes: Sequence[Transcript | BaseException | None],
+    return_failures: bool,
 ) -> TranscriptGroup:
     results: list[Transcript | GroupFailure] = []
     for index, (audio, outcome) in enumerate(zip(items, outcomes, strict=True)):
+        if outcome is None:
+            outcome = TranscriptionCancelledError(
+                "The group stopped before this input ended.", transcript_id=None
+            )
         if isinstance(outcome, BaseException):
             results.append(GroupFailure(index, audio, outcome))
         else:
@@ -79,6 +108,39 @@ def _group_result(
             group=group,
         )
     return group
+
+
+_LIVE: weakref.WeakSet[Transcriber] = weakref.WeakSet()
+_LIVE_LOCK = threading.Lock()
+_EXIT_HOOK_INSTALLED = False
+
+
+def _close_live_transcribers() -> None:
+    for transcriber in list(_LIVE):
+        with contextlib.suppress(Exception):  # best effort at interpreter exit
+            transcriber._stop_for_exit()
+
+
+def _close_at_exit(transcriber: Transcriber) -> None:
+    """Stop ``transcriber``'s waits when the interpreter exits, so its pool threads end at once.
+
+    The interpreter joins every pool thread before it exits; a thread still polling a job would
+    keep a script that returned (or raised) alive until the job finished. The hook runs before
+    that join (``threading`` calls its exit hooks newest first, after ``concurrent.futures``
+    registered its own).
+    """
+    global _EXIT_HOOK_INSTALLED
+    # concurrent.futures imports its thread module (and registers the join) on first use:
+    # import it first, so this hook is the newer one and runs before the join.
+    import concurrent.futures.thread  # noqa: F401
+
+    with _LIVE_LOCK:
+        _LIVE.add(transcriber)
+        if not _EXIT_HOOK_INSTALLED:
+            register = getattr(threading, "_register_atexit", None)
+            if register is not None:
+                register(_close_live_transcribers)
+            _EXIT_HOOK_INSTALLED = True
 
 
 #: Most threads a blocking group sends its polls from (or ``max_concurrency`` if larger): enough
@@ -149,6 +211,10 @@ class Transcriber(TranscriberBase):
         self._thread_prefix = f"speechkit-{id(self):x}"
         self.lemur = Lemur(self._shell, self)
         """LeMUR over this transcriber's provider, key and client."""
+        _close_at_exit(self)
+
+    def _extra_settings(self) -> dict[str, Any]:
+        return {"max_workers": self._max_workers}
 
     # -- lifecycle -------------------------------------------------------------------------------
     def __enter__(self) -> Transcriber:
@@ -170,6 +236,14 @@ class Transcriber(TranscriberBase):
             in_pool = threading.current_thread().name.startswith(self._thread_prefix)
             executor.shutdown(wait=not in_pool, cancel_futures=True)
         self._close_owned_server()
+
+    def _stop_for_exit(self) -> None:
+        """At interpreter exit: end every wait and request, drop queued futures, do not join."""
+        self._shell.close()
+        with self._executor_lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
 
     @property
     def last_response(self) -> Response | None:
@@ -275,22 +349,16 @@ class Transcriber(TranscriberBase):
         return self._shell.run(self._delete_flow(transcript_id))
 
     # -- groups --------------------------------------------------------------------------------
-    def _run_each(
-        self, work: Callable[[Any], Transcript], items: Sequence[Any], limit: int
-    ) -> list[Transcript | BaseException]:
-        outcomes: list[Transcript | BaseException] = []
-        # A pool of its own, so a group started from a futures-pool thread cannot starve it.
-        with concurrent.futures.ThreadPoolExecutor(
-            max_workers=min(limit, max(len(items), 1)),
-            thread_name_prefix=f"{self._thread_prefix}-group",
-        ) as pool:
-            futures = [pool.submit(work, item) for item in items]
-            for future in futures:
-                try:
-                    outcomes.append(future.result())
-                except Exception as err:
-                    outcomes.append(err)
-        return outcomes
+    def _run_group(self, items: list[Any], group: GroupFlow, resume_hint: str) -> None:
+        try:
+            self._shell.run_group(
+                group,
+                max_workers=max(group.max_creating, min(len(items), MAX_POLL_THREADS)),
+                thread_name_prefix=f"{self._thread_prefix}-group",
+            )
+        except KeyboardInterrupt:
+            print(self._interrupted(group, resume_hint), file=sys.stderr, flush=True)
+            raise
 
     def transcribe_group(
         self,
@@ -300,20 +368,38 @@ class Transcriber(TranscriberBase):
         poll_timeout: float | None = None,
         max_concurrency: int | None = None,
         return_failures: bool = False,
+        completion: Literal["auto", "poll", "sweep"] = "auto",
+        ledger: Ledger | str | os.PathLike[str] | None = None,
+        webhook: WebhookReceiver | None = None,
     ) -> TranscriptGroup:
         """Transcribe many inputs: at most ``max_concurrency`` (default 8) uploads and creates
-        at a time, then every job waited on at once.
+        at a time, every created job waited on at once.
 
-        Waiting holds no slot and no thread per job: one loop polls every job on its own
-        schedule, sending the polls from a few threads (up to 16, or ``max_concurrency`` if
-        larger).
+        Waiting holds no slot and no thread per job. With a dozen jobs or more (on services
+        that list jobs), the group finds finished jobs by sweeping the job list instead of
+        polling each one: about two requests per job, however many jobs. All requests stay
+        under the service's rate budget.
+
+        Ctrl-C stops creating jobs at once, says how many keep running on the server, and
+        raises ``KeyboardInterrupt``.
 
         Args:
             audios: URLs, paths, bytes or binary file objects.
             config: Options for every job; defaults to the transcriber's ``config``.
-            poll_timeout: Seconds each job is waited for once every job is created.
-            max_concurrency: Uploads and creates (and polls) in flight at once.
+            poll_timeout: Seconds each job may take, counted from its creation (``None``: no
+                limit). A job past it fails with ``TranscriptionTimeoutError`` (it keeps
+                running on the server).
+            max_concurrency: Uploads and creates in flight at once.
             return_failures: Return failures in the group instead of raising.
+            completion: ``"poll"`` each job, ``"sweep"`` the job list, or ``"auto"``.
+            ledger: A :class:`~speechkit.ledger.Ledger` or the path of its SQLite file. Every
+                step of every input is recorded there first, so running the same call again
+                (after a crash, Ctrl-C, or from several processes at once) never creates a job
+                twice, waits for jobs already made, and returns inputs already done without
+                any request. Inputs must be URLs, paths or bytes.
+            webhook: A :class:`~speechkit.webhooks.WebhookReceiver`: jobs are created with its
+                URL and auth header, and the group learns that they ended from its deliveries
+                instead of polling (see :mod:`speechkit.webhooks`).
 
         Returns:
             A :class:`~speechkit.TranscriptGroup` in input order.
@@ -322,20 +408,31 @@ class Transcriber(TranscriberBase):
             TranscriptionGroupError: Some inputs failed and ``return_failures`` is False; its
                 ``.group`` still holds every result, so nothing is lost.
         """
-        items, limit = self._group_inputs(audios, max_concurrency)
-        self._wait_flow("-", poll_timeout).close()  # validate poll_timeout before any upload
-        outcomes = self._run_each(lambda audio: self.submit(audio, config), items, limit)
-        created = [
-            i for i, outcome in enumerate(outcomes) if not isinstance(outcome, BaseException)
-        ]
-        waited = self._shell.run_many(
-            [self._wait_flow(outcomes[i], poll_timeout) for i in created],  # type: ignore[arg-type]
-            max_workers=max(limit, min(len(created), MAX_POLL_THREADS)),
-            thread_name_prefix=f"{self._thread_prefix}-poll",
+        if ledger is not None:
+            run = self._ledger_run(
+                audios, config, poll_timeout, max_concurrency, completion, ledger, webhook
+            )
+            try:
+                while run.pending:
+                    group, indexes = self._shell.run(run.round())
+                    if group is not None:
+                        self._run_group(run.items, group, _LEDGER_HINT)
+                        run.collect(group, indexes)
+                    if run.pending:  # another process is creating these: wait for its jobs
+                        self._shell._sleep(ELSEWHERE_WAIT)
+            finally:
+                run.ledger.release_all()
+            return _group_result(run.items, run.outcomes, return_failures)
+        items, group = self._group_flow(
+            audios,
+            config,
+            poll_timeout=poll_timeout,
+            max_concurrency=max_concurrency,
+            completion=completion,
+            webhook=webhook,
         )
-        for i, result in zip(created, waited, strict=True):  # dicts keep insertion order
-            outcomes[i] = self._finished(result)
-        return _group_result(items, outcomes, return_failures)
+        self._run_group(items, group, _RESUME_HINT)
+        return _group_result(items, group.outcomes, return_failures)
 
     def submit_group(
         self,
@@ -346,9 +443,11 @@ class Transcriber(TranscriberBase):
         return_failures: bool = False,
     ) -> TranscriptGroup:
         """Create a job for each input (uploading local audio) without waiting; input order."""
-        items, limit = self._group_inputs(audios, max_concurrency)
-        outcomes = self._run_each(lambda audio: self.submit(audio, config), items, limit)
-        return _group_result(items, outcomes, return_failures)
+        items, group = self._group_flow(
+            audios, config, poll_timeout=None, max_concurrency=max_concurrency, completion="create"
+        )
+        self._run_group(items, group, _RESUME_HINT)
+        return _group_result(items, group.outcomes, return_failures)
 
     # -- listing -------------------------------------------------------------------------------
     def list_transcripts(
@@ -524,6 +623,9 @@ class Transcriber(TranscriberBase):
         poll_timeout: float | None = None,
         max_concurrency: int | None = None,
         return_failures: bool = False,
+        completion: Literal["auto", "poll", "sweep"] = "auto",
+        ledger: Ledger | str | os.PathLike[str] | None = None,
+        webhook: WebhookReceiver | None = None,
     ) -> concurrent.futures.Future[TranscriptGroup]:
         """:meth:`transcribe_group` on the transcriber's thread pool; returns a Future."""
         return self._submit_future(
@@ -533,6 +635,9 @@ class Transcriber(TranscriberBase):
             poll_timeout=poll_timeout,
             max_concurrency=max_concurrency,
             return_failures=return_failures,
+            completion=completion,
+            ledger=ledger,
+            webhook=webhook,
         )
 
     def submit_group_async(
@@ -673,27 +778,48 @@ class AsyncTranscriber(TranscriberBase):
         poll_timeout: float | None = None,
         max_concurrency: int | None = None,
         return_failures: bool = False,
+        completion: Literal["auto", "poll", "sweep"] = "auto",
+        ledger: Ledger | str | os.PathLike[str] | None = None,
+        webhook: WebhookReceiver | None = None,
     ) -> TranscriptGroup:
         """Transcribe many inputs; see :meth:`Transcriber.transcribe_group`.
 
-        Every job is a task on this loop (no thread per job); ``max_concurrency`` bounds the
-        uploads and creates in flight, and waiting holds no slot.
+        The same core group drives both: every request is a task on this loop (no thread per
+        job). Cancelling the caller stops creating jobs at once. The ledger's SQLite writes
+        (a few milliseconds each) run on the loop.
         """
-        items, limit = self._group_inputs(audios, max_concurrency)
-        check_poll_timeout(poll_timeout)  # before any upload
-        semaphore = asyncio.Semaphore(limit)
-
-        async def one(audio: Any) -> Transcript | BaseException:
+        if ledger is not None:
+            run = self._ledger_run(
+                audios, config, poll_timeout, max_concurrency, completion, ledger, webhook
+            )
             try:
-                async with semaphore:
-                    transcript = await self.submit(audio, config)
-                done = await self.wait_for_completion(transcript, poll_timeout=poll_timeout)
-                return self._finished(done)
-            except Exception as err:
-                return err
+                while run.pending:
+                    group, indexes = await self._shell.run(run.round())
+                    if group is not None:
+                        await self._run_group(group)
+                        run.collect(group, indexes)
+                    if run.pending:  # another process is creating these: wait for its jobs
+                        await self._shell._sleep(ELSEWHERE_WAIT)
+            finally:
+                run.ledger.release_all()
+            return _group_result(run.items, run.outcomes, return_failures)
+        items, group = self._group_flow(
+            audios,
+            config,
+            poll_timeout=poll_timeout,
+            max_concurrency=max_concurrency,
+            completion=completion,
+            webhook=webhook,
+        )
+        await self._run_group(group)
+        return _group_result(items, group.outcomes, return_failures)
 
-        outcomes = await asyncio.gather(*(one(item) for item in items))
-        return _group_result(items, outcomes, return_failures)
+    async def _run_group(self, group: GroupFlow) -> None:
+        try:
+            await self._shell.run_group(group)
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            self._interrupted(group, _RESUME_HINT)
+            raise
 
     async def submit_group(
         self,
@@ -704,18 +830,11 @@ class AsyncTranscriber(TranscriberBase):
         return_failures: bool = False,
     ) -> TranscriptGroup:
         """Create a job for each input without waiting; see :meth:`Transcriber.submit_group`."""
-        items, limit = self._group_inputs(audios, max_concurrency)
-        semaphore = asyncio.Semaphore(limit)
-
-        async def one(audio: Any) -> Transcript | BaseException:
-            try:
-                async with semaphore:
-                    return await self.submit(audio, config)
-            except Exception as err:
-                return err
-
-        outcomes = await asyncio.gather(*(one(item) for item in items))
-        return _group_result(items, outcomes, return_failures)
+        items, group = self._group_flow(
+            audios, config, poll_timeout=None, max_concurrency=max_concurrency, completion="create"
+        )
+        await self._run_group(group)
+        return _group_result(items, group.outcomes, return_failures)
 
     async def list_transcripts(
         self,

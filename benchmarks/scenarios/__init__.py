@@ -31,6 +31,7 @@ MODULES: dict[str, str] = {
     "realtime": "realtime",
     "engine": "engine",
     "faults": "faults",
+    "scale": "scale",
 }
 NAMES: list[str] = list(MODULES)
 

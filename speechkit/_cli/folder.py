@@ -1,21 +1,21 @@
 """``speechkit transcribe DIR``: every audio file of a folder, resumable, with an overall bar.
 
-Each file goes through upload -> create -> wait -> write, on a small thread pool. Every step is
-recorded in the run state (:mod:`speechkit._cli.state`) before the next one starts, so a rerun
-after a crash, ``kill -9`` or Ctrl-C never pays for a job twice: it skips files whose output
-exists, waits for jobs already created, and only creates the rest.
+The files run as one group (:mod:`speechkit._core.group`, the same flow as
+``transcribe_group``) with a ledger (:mod:`speechkit.ledger`) at
+``<out>/.speechkit-ledger.db``: every step is recorded before the next one starts, so a rerun
+after a crash, ``kill -9`` or Ctrl-C never pays for a job twice. It skips files whose output
+exists, writes outputs of jobs already done from the ledger (no request for the job), waits for
+jobs already created, and only creates the rest. An older run's ``.speechkit-run.json`` is
+read once into the ledger.
 """
 
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import sys
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any
 
 from speechkit._cli.exitcodes import (
     AUTH,
@@ -31,10 +31,14 @@ from speechkit._cli.exitcodes import (
 from speechkit._cli.options import Connection, build_config, config_options
 from speechkit._cli.output import EXTENSIONS, render, write_atomic
 from speechkit._cli.state import LOCAL_SERVICE, STATE_NAME, RunState, options_fingerprint
-from speechkit.errors import BadRequestError, NotFoundError, NotSupportedError
+from speechkit._core.group import GroupHooks
+from speechkit._ledger_run import ELSEWHERE_WAIT, LedgerRun
+from speechkit.errors import TranscriptionError
+from speechkit.ledger import Ledger, audio_identity
 from speechkit.progress import GroupProgress
 
 if TYPE_CHECKING:
+    from speechkit._core.group import GroupFlow
     from speechkit.config import TranscriptionConfig
     from speechkit.models import Transcript
     from speechkit.transcriber import Transcriber
@@ -47,14 +51,8 @@ AUDIO_EXTENSIONS = frozenset(
     | {".wma", ".amr", ".aif", ".aiff", ".mov", ".mkv"}
 )
 
-#: Newest jobs searched for a job created just before a crash, before the run creates it again.
-RECOVERY_LIMIT = 1000
-
-Outcome = Literal["done", "failed", "interrupted"]
-
-
-class _Interrupted(Exception):
-    """The run was interrupted before this step (nothing was sent for it)."""
+#: The ledger of a folder run, in the output folder.
+LEDGER_NAME = ".speechkit-ledger.db"
 
 
 def find_audio(root: Path, recursive: bool) -> list[Path]:
@@ -111,224 +109,232 @@ def _items(root: Path, out_dir: Path, fmt: str, recursive: bool) -> list[_Item]:
     return items
 
 
+class _Outputs(GroupHooks):
+    """Writes each file's output as its job completes (in the driving thread) and keeps the
+    overall bar and the summary; a fatal error (a rejected key, no network) stops the run."""
+
+    def __init__(self, run: _FolderRun, items: list[_Item]) -> None:
+        self.run = run
+        self.items = items
+        self.group: GroupFlow | None = None
+
+    def finished(self, index: int, outcome: Transcript | BaseException) -> None:
+        item = self.items[index]
+        if isinstance(outcome, BaseException):
+            self.run.failed(item, outcome)
+            if exit_code_for(outcome) in (AUTH, NETWORK) and not isinstance(
+                outcome, TranscriptionError
+            ):
+                self.run.fatal = self.run.fatal or outcome
+                if self.group is not None:
+                    self.group.stop()  # not this file's fault: create nothing more
+        else:
+            self.run.write(item, outcome)
+
+
 class _FolderRun:
     def __init__(
         self,
         args: argparse.Namespace,
         connection: Connection,
-        state: RunState,
+        ledger: Ledger,
+        options: str,
         config: TranscriptionConfig | None,
         group: GroupProgress,
     ) -> None:
         self.args = args
         self.connection = connection
         self.transcriber: Transcriber = connection.transcriber()
-        self.state = state
+        self.ledger = ledger
+        self.options = options
         self.config = config
-        self.group = group
-        self.stop = threading.Event()
+        self.progress = group
         self.fatal: BaseException | None = None
-        self._lock = threading.Lock()
-        self.uploads_first = self.transcriber.provider.uploads_local_audio
+        self.done = 0
+        self.failures = 0
 
     def report(self, line: str) -> None:
-        if self.group.enabled:
-            self.group.message(line)
+        if self.progress.enabled:
+            self.progress.message(line)
         else:
             print(line, file=sys.stderr, flush=True)
 
-    def _check(self) -> None:
-        if self.stop.is_set():
-            raise _Interrupted
+    def key(self, item: _Item) -> str:
+        return audio_identity(item.path)
 
-    # -- one file ---------------------------------------------------------------------------
+    def failed(self, item: _Item, error: BaseException) -> None:
+        self.failures += 1
+        self.progress.finished(item.key, ok=False)
+        if self.fatal is None:
+            reason = one_line(error)
+            if (
+                isinstance(error, TranscriptionError)
+                and error.server_message
+                and error.transcript_id
+            ):
+                detail = " ".join(error.server_message.split())
+                reason = f"job {error.transcript_id}: {detail}"
+            self.report(f"failed   {item.key}: {reason}")
 
-    def process(self, item: _Item) -> Outcome:
+    def write(self, item: _Item, transcript: Transcript) -> None:
+        """Write one output; a failure to write is this file's failure, and the job stays
+        recorded as done, so a rerun writes it again without paying for a new job."""
         try:
-            return self._process(item)
-        except _Interrupted:
-            return "interrupted"
-        except Exception as err:
-            if self.stop.is_set():
-                return "interrupted"  # close() ended the wait; the job keeps running
-            if exit_code_for(err) in (AUTH, NETWORK):
-                # Not this file's fault (a rejected key, an unreachable server): stop the run;
-                # the state keeps what was done, so a rerun resumes.
-                with self._lock:
-                    self.fatal = self.fatal or err
-                self.stop.set()
-                return "interrupted"
-            self.state.update(
-                item.key, item.size, item.mtime_ns, status="failed", error=one_line(err)
+            text = render(
+                self.transcriber,
+                transcript,
+                self.args.format,
+                chars_per_caption=self.args.chars_per_caption,
             )
-            self.report(f"failed   {item.key}: {one_line(err)}")
-            return "failed"
-
-    def _record(self, item: _Item, **fields: str | None) -> None:
-        self.state.update(item.key, item.size, item.mtime_ns, **fields)
-
-    def _process(self, item: _Item) -> Outcome:
-        entry = self.state.get(item.key, item.size, item.mtime_ns) or {}
-        progress = self.group.job(item.key)
-        transcript_id = entry.get("transcript_id")
-        if entry.get("status") == "failed":
-            self.state.reset(item.key)  # a failed job is transcribed again
-            entry, transcript_id = {}, None
-        if transcript_id is None:
-            transcript_id = self._create(item, entry, progress)
-        transcript = self.transcriber.wait_for_completion(transcript_id, progress=progress)
-        if transcript.is_error:
-            message = transcript.error or "the job failed"
-            self._record(item, status="failed", error=f"job {transcript.id}: {message}")
-            self.report(f"failed   {item.key}: job {transcript.id}: {message}")
-            return "failed"
-        self._write(item, transcript)
-        return "done"
-
-    def _create(self, item: _Item, entry: dict[str, str], progress: Callable[..., None]) -> str:
-        if not self.uploads_first:
-            # The provider takes the audio inside the create request (AIML): nothing to record
-            # before it, and no job list to search after a crash.
-            if entry.get("status") == "creating":
-                self.report(
-                    f"warning  {item.key}: a previous run may have created this job already; "
-                    "this provider cannot list jobs, so it is created again"
-                )
-            self._check()
-            self._record(item, status="creating")
-            transcript = self.transcriber.submit(item.path, self.config, progress=progress)
-            self._record(item, transcript_id=transcript.id, status="submitted")
-            return transcript.id
-        upload_url = entry.get("upload_url")
-        if upload_url is None:
-            self._check()
-            upload_url = self.transcriber.upload_file(item.path, progress=progress)
-            self._record(item, upload_url=upload_url, status="uploaded")
-        self._check()
-        self._record(item, status="creating")
-        try:
-            transcript = self.transcriber.submit(upload_url, self.config, progress=progress)
-        except (BadRequestError, NotFoundError):
-            if "upload_url" not in entry:
-                raise
-            # An upload URL from an earlier run may have expired: upload again, once.
-            self._check()
-            upload_url = self.transcriber.upload_file(item.path, progress=progress)
-            self._record(item, upload_url=upload_url, status="creating")
-            transcript = self.transcriber.submit(upload_url, self.config, progress=progress)
-        self._record(item, transcript_id=transcript.id, status="submitted")
-        return transcript.id
-
-    def _write(self, item: _Item, transcript: Transcript) -> None:
-        text = render(
-            self.transcriber,
-            transcript,
-            self.args.format,
-            chars_per_caption=self.args.chars_per_caption,
-        )
-        write_atomic(item.output, text)
-        self._record(item, transcript_id=transcript.id, status="done", error=None)
-        self.group.finished(item.key)
-        if self.group.enabled:
-            self.group.message(f"done     {item.key} -> {item.output}")
-
-    # -- recovery ---------------------------------------------------------------------------
-
-    def recover_created_jobs(self, items: list[_Item]) -> None:
-        """Find jobs a crashed run created but did not record (upload URL, no id)."""
-        wanted: dict[str, _Item] = {}
-        for item in items:
-            entry = self.state.get(item.key, item.size, item.mtime_ns) or {}
-            url = entry.get("upload_url")
-            if url and not entry.get("transcript_id") and entry.get("status") == "creating":
-                wanted[url] = item
-        if not wanted or not self.uploads_first:
+            write_atomic(item.output, text)
+        except Exception as err:
+            self.failed(item, err)
             return
-        try:
-            found = self.transcriber.find_transcripts(list(wanted), search_limit=RECOVERY_LIMIT)
-        except NotSupportedError:
-            return
-        for url, transcript_id in found.items():
-            self._record(wanted[url], transcript_id=transcript_id, status="submitted")
-
-    # -- the whole folder -------------------------------------------------------------------
+        self.ledger.written(self.key(item), self.options, [item.output])
+        self.done += 1
+        self.progress.finished(item.key)
+        if self.progress.enabled:
+            self.progress.message(f"done     {item.key} -> {item.output}")
 
     def run(self, items: list[_Item]) -> int:
         todo: list[_Item] = []
         for item in items:
-            entry = self.state.get(item.key, item.size, item.mtime_ns) or {}
-            done = entry.get("status") == "done" or (not entry and not self.args.overwrite)
-            if done and item.output.exists() and not self.args.overwrite:
-                self.group.skipped(item.key)
+            entry = self.ledger.get(self.key(item), self.options)
+            if self.args.overwrite:
+                if entry is not None and entry.state in ("done", "written"):
+                    self.ledger.forget(self.key(item), self.options)  # transcribe it again
+                todo.append(item)
+            elif item.output.is_file() and (entry is None or entry.state in ("done", "written")):
+                self.progress.skipped(item.key)
             else:
                 todo.append(item)
-        if self.args.overwrite:
-            for item in todo:
-                entry = self.state.get(item.key, item.size, item.mtime_ns) or {}
-                if entry.get("status") == "done":
-                    self.state.reset(item.key)
-        self.recover_created_jobs(todo)
-        outcomes: dict[str, Outcome] = {}
-        pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=self.args.concurrency, thread_name_prefix="speechkit-cli"
-        )
-        futures = {pool.submit(self.process, item): item for item in todo}
-        pending = set(futures)
-        closed = False
-        try:
-            while pending:
-                finished, pending = concurrent.futures.wait(pending, timeout=0.25)
-                for future in finished:
-                    outcome = future.result()
-                    outcomes[futures[future].key] = outcome
-                    if outcome == "failed":
-                        self.group.finished(futures[future].key, ok=False)
-                if self.fatal is not None and not closed:
-                    closed = True
-                    self.transcriber.close()  # end the other waits now; the jobs keep running
-                self.group.refresh()
-        except KeyboardInterrupt:
-            return self._interrupted(pool)
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
-        self.group.close()
+        if todo:
+            try:
+                self._transcribe(todo)
+            except KeyboardInterrupt:
+                return self._interrupted()
+            finally:
+                self.ledger.release_all()
+        self.progress.close()
         if self.fatal is not None:
             raise self.fatal
-        return self._summary(items, outcomes)
+        return self._summary(items)
 
-    def _interrupted(self, pool: concurrent.futures.ThreadPoolExecutor) -> int:
-        # Stop creating jobs, end the waits (jobs keep running on the server), let the threads
-        # finish the step they are in so the state stays consistent.
-        self.stop.set()
-        self.transcriber.close()
-        pool.shutdown(wait=True, cancel_futures=True)
-        self.group.close()
-        running = sum(
-            1 for entry in self.state.entries().values() if entry.get("status") == "submitted"
+    def _transcribe(self, todo: list[_Item]) -> None:
+        hooks = _Outputs(self, todo)
+        run = LedgerRun(
+            self.transcriber,
+            [item.path for item in todo],
+            self.config,
+            self.ledger,
+            None,
+            self.args.concurrency,
+            "auto",
+            options=self.options,
+            extra=hooks,
         )
+        shell = self.transcriber._shell
+        while run.pending and self.fatal is None:
+            group, _ = shell.run(run.round())
+            if group is not None:
+                hooks.group = group
+                shell.run_group(
+                    group,
+                    max_workers=max(self.args.concurrency, 4),
+                    thread_name_prefix="speechkit-cli",
+                )
+            if run.pending:
+                shell._sleep(ELSEWHERE_WAIT)
+
+    def _interrupted(self) -> int:
+        self.progress.close()
+        running = self.ledger.counts(self.options).get("running", 0)
         if self.connection.local:
             detail = "the local server stopped with it"
         else:
             detail = f"{running} job(s) keep running on the server"
         print(
             f"speechkit: interrupted; {detail}. Run the same command again to resume "
-            f"(state: {self.state.path})",
+            f"(ledger: {self.ledger.path})",
             file=sys.stderr,
         )
         return INTERRUPTED
 
-    def _summary(self, items: list[_Item], outcomes: dict[str, Outcome]) -> int:
-        done = sum(1 for o in outcomes.values() if o == "done")
-        failed = sum(1 for o in outcomes.values() if o == "failed")
-        skipped = len(items) - len(outcomes)
+    def _summary(self, items: list[_Item]) -> int:
+        skipped = len(items) - self.done - self.failures
         if not self.args.quiet:
             out_dir = self.args.out or items[0].path.parent
             print(
-                f"speechkit: {done} transcribed, {skipped} already done, {failed} failed; "
-                f"outputs in {out_dir}",
+                f"speechkit: {self.done} transcribed, {skipped} already done, "
+                f"{self.failures} failed; outputs in {out_dir}",
                 file=sys.stderr,
             )
-        return FAILED if failed else OK
+        return FAILED if self.failures else OK
+
+
+def _open_ledger(
+    out_dir: Path, items: list[_Item], *, service: str, options: str, restart: bool
+) -> Ledger:
+    """The run's ledger; on first use, the records of an older run's JSON state, read once."""
+    path = out_dir / LEDGER_NAME
+    legacy = out_dir / STATE_NAME
+    if restart:
+        for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), legacy):
+            name.unlink(missing_ok=True)
+    ledger = Ledger(path)
+    recorded = ledger.get_meta("run")
+    run_label = f"{service}\n{options}"
+    if recorded is None:
+        if legacy.exists():
+            _import_state(ledger, legacy, items, service=service, options=options)
+        ledger.set_meta("run", run_label)
+    elif recorded != run_label:
+        recorded_service = recorded.split("\n")[0]
+        if recorded_service != service:
+            raise CLIError(
+                f"{str(path)!r} records a run against {recorded_service!r}, not {service!r}; "
+                "rerun with the same --provider/--base-url to resume it, or pass --restart",
+                USAGE,
+            )
+        raise CLIError(
+            f"{str(path)!r} records a run with other transcription options; rerun with the "
+            "same options to resume it, or pass --restart to start over",
+            USAGE,
+        )
+    if service == LOCAL_SERVICE:
+        ledger.forget_unfinished()  # the embedded server that ran those jobs is gone
+    return ledger
+
+
+_LEGACY_STATES = {
+    "uploaded": "uploaded",
+    "creating": "creating",
+    "submitted": "running",
+    "done": "written",
+    "failed": "failed",
+}
+
+
+def _import_state(
+    ledger: Ledger, legacy: Path, items: list[_Item], *, service: str, options: str
+) -> None:
+    state = RunState.load(legacy, service=service, options=options, restart=False)
+    for item in items:
+        entry: dict[str, Any] | None = state.get(item.key, item.size, item.mtime_ns)
+        status = _LEGACY_STATES.get(str((entry or {}).get("status")))
+        if entry is None or status is None:
+            continue
+        if status == "running" and not entry.get("transcript_id"):
+            continue
+        ledger.record(
+            audio_identity(item.path),
+            options,
+            status,
+            upload_url=entry.get("upload_url"),
+            transcript_id=entry.get("transcript_id"),
+            error=entry.get("error"),
+        )
+    legacy.replace(legacy.with_name(legacy.name + ".imported"))
 
 
 def run(args: argparse.Namespace, connection: Connection, root: Path) -> int:
@@ -339,14 +345,9 @@ def run(args: argparse.Namespace, connection: Connection, root: Path) -> int:
     items = _items(root, out_dir, args.format, args.recursive)
     config = build_config(args)
     service = LOCAL_SERVICE if connection.local else connection.server_label
-    state = RunState.load(
-        out_dir / STATE_NAME,
-        service=service,
-        options=options_fingerprint(config_options(args)),
-        restart=args.restart,
-    )
+    options = options_fingerprint(config_options(args))
+    ledger = _open_ledger(out_dir, items, service=service, options=options, restart=args.restart)
     group = GroupProgress(
         len(items), label=root.name or str(root), display="none" if args.quiet else "auto"
     )
-    state.save()
-    return _FolderRun(args, connection, state, config, group).run(items)
+    return _FolderRun(args, connection, ledger, options, config, group).run(items)

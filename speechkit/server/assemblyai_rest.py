@@ -54,13 +54,12 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from speechkit._core import text as core_text
-from speechkit.server import _pii
+from speechkit.server import _pii, webhooks
 from speechkit.server._transcript import (
     DELETED_URL,
     ParamError,
@@ -144,15 +143,13 @@ def _webhook_hook(
         url = job.params.get("webhook_url")
         if not url:
             return
-        headers = dict([header]) if header else {}
-        try:
-            async with httpx.AsyncClient(timeout=state.config.webhook_timeout) as client:
-                response = await client.post(
-                    url, json={"transcript_id": job.id, "status": job.status.value}, headers=headers
-                )
-            job.webhook_status_code = response.status_code
-        except httpx.HTTPError:
-            job.webhook_status_code = None
+        job.webhook_status_code = await webhooks.deliver(
+            url,
+            transcript_id=job.id,
+            status=job.status.value,
+            header=header,
+            http_timeout=state.config.webhook_timeout,
+        )
 
     return deliver
 

@@ -7,6 +7,7 @@ import signal
 import time
 from pathlib import Path
 
+from speechkit.ledger import Ledger
 from speechkit.server import LocalServer
 from tests.cli.conftest import (
     TEXT,
@@ -17,12 +18,19 @@ from tests.cli.conftest import (
     write_wav,
 )
 
-STATE = ".speechkit-run.json"
+STATE = ".speechkit-ledger.db"
 
 
 def _state(out: Path) -> dict[str, dict[str, str]]:
-    files: dict[str, dict[str, str]] = json.loads((out / STATE).read_text())["files"]
-    return files
+    """Each file's ledger entry, by file name."""
+    ledger = Ledger(out / STATE)
+    return {
+        entry.audio.split(":")[1].rsplit("/", 1)[-1]: {
+            "status": entry.state,
+            "transcript_id": entry.transcript_id or "",
+        }
+        for entry in ledger.entries()
+    }
 
 
 def _wait_for(condition, timeout: float = 15) -> None:  # type: ignore[no-untyped-def]
@@ -44,7 +52,7 @@ def test_folder_writes_one_output_per_file_and_a_rerun_creates_nothing(
     for index in range(4):
         assert (out / f"clip{index}.txt").read_text().lower().startswith(TEXT.split()[0])
     assert not (out / "notes.txt").exists()
-    assert {entry["status"] for entry in _state(out).values()} == {"done"}
+    assert {entry["status"] for entry in _state(out).values()} == {"written"}
     assert (
         result.stderr == f"speechkit: 4 transcribed, 0 already done, 0 failed; outputs in {out}\n"
     )
@@ -74,7 +82,7 @@ def test_outputs_go_beside_the_inputs_by_default(server: LocalServer, tmp_path: 
     assert json.loads((root / "a.wav.json").read_text())["status"] == "completed"
     assert (root / "a.mp3.json").exists()
     assert (root / "sub" / "b.json").exists()
-    assert (root / STATE).exists()
+    assert (root / STATE).exists()  # the ledger of the run
 
 
 def test_resume_after_kill_creates_no_duplicate_jobs(
@@ -114,11 +122,11 @@ def test_a_job_created_just_before_a_crash_is_found_not_created_again(
     assert run_cli(args).returncode == 0
     created = server.jobs_created
     # Rewind clip2 to the crash window: upload URL recorded, create sent, its id never recorded.
-    data = json.loads((out / STATE).read_text())
-    entry = data["files"]["clip2.wav"]
-    job_id = entry.pop("transcript_id")
-    entry["status"] = "creating"
-    (out / STATE).write_text(json.dumps(data))
+    ledger = Ledger(out / STATE)
+    (entry,) = [e for e in ledger.entries() if e.audio.split(":")[1].endswith("/clip2.wav")]
+    options = ledger._db().execute("SELECT options FROM jobs LIMIT 1").fetchone()[0]
+    job_id = entry.transcript_id
+    ledger._set(entry.audio, options, state="creating", transcript_id=None, transcript=None)
     (out / "clip2.txt").unlink()
 
     result = run_cli(args)
@@ -126,6 +134,67 @@ def test_a_job_created_just_before_a_crash_is_found_not_created_again(
     assert server.jobs_created == created  # found by its audio_url in the job list
     assert _state(out)["clip2.wav"]["transcript_id"] == job_id
     assert (out / "clip2.txt").exists()
+
+
+def test_a_failed_output_write_is_written_again_without_a_new_job(
+    server: LocalServer, folder: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "clip1.txt").mkdir()  # the output cannot be written: a folder is in the way
+    args = [*connection_args(server), "transcribe", str(folder), "-o", str(out)]
+    before = server.jobs_created
+    first = run_cli(args)
+    assert first.returncode == 1
+    assert "failed   clip1.wav" in first.stderr
+    assert _state(out)["clip1.wav"]["status"] == "done"  # paid for and kept
+    (out / "clip1.txt").rmdir()
+    again = run_cli(args)
+    assert again.returncode == 0, again.stderr
+    assert "1 transcribed, 3 already done" in again.stderr
+    assert server.jobs_created - before == 4  # the rerun paid for nothing
+    assert (out / "clip1.txt").read_text().lower().startswith(TEXT.split()[0])
+
+
+def test_an_older_runs_json_state_is_read_once(
+    server: LocalServer, folder: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    args = [*connection_args(server), "transcribe", str(folder), "-o", str(out)]
+    assert run_cli(args).returncode == 0
+    created = server.jobs_created
+    ids = {name: entry["transcript_id"] for name, entry in _state(out).items()}
+    service, options = str(Ledger(out / STATE).get_meta("run")).split("\n")
+    # What the previous release left: a JSON state and no ledger; clip1's job was still
+    # running, clip3's output was never written.
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{out / STATE}{suffix}").unlink(missing_ok=True)
+    files = {}
+    for index in range(4):
+        stat = (folder / f"clip{index}.wav").stat()
+        status = "submitted" if index == 1 else "done"
+        files[f"clip{index}.wav"] = {
+            "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns,
+            "status": status,
+            "transcript_id": ids[f"clip{index}.wav"],
+        }
+    legacy = out / ".speechkit-run.json"
+    legacy.write_text(
+        json.dumps({"version": 1, "service": service, "options": options, "files": files})
+    )
+    (out / "clip1.txt").unlink()
+    (out / "clip3.txt").unlink()
+
+    result = run_cli(args)
+    assert result.returncode == 0, result.stderr
+    assert "2 transcribed, 2 already done" in result.stderr
+    assert server.jobs_created == created  # the recorded jobs were used, none made again
+    assert (out / "clip1.txt").exists()
+    assert (out / "clip3.txt").exists()
+    assert not legacy.exists()  # read once: kept aside, the ledger holds it now
+    assert (out / ".speechkit-run.json.imported").exists()
+    assert {e["status"] for e in _state(out).values()} == {"written"}
 
 
 def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(
@@ -150,7 +219,7 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(
     assert "Run the same command again to resume" in stderr
     assert stderr.strip().count("\n") == 0
     recorded = [e for e in _state(out).values() if e.get("transcript_id")]
-    assert len(recorded) == slow_server.jobs_created  # every created job is in the state
+    assert len(recorded) == slow_server.jobs_created  # every created job is in the ledger
 
     result = run_cli(args)
     assert result.returncode == 0, result.stderr

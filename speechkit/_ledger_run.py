@@ -1,0 +1,184 @@
+"""A group with a ledger: what both transcribers run for ``transcribe_group(..., ledger=...)``.
+
+Each round claims the inputs in the ledger, answers done ones from it (no request), searches the
+job list for inputs left in ``creating`` by a crash, then runs one core group for the rest with
+hooks that record every step. Inputs another process is working on are waited for in the next
+round. The shells only drive the flows this module builds.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from speechkit._core import operations as ops
+from speechkit._core.flow import Flow
+from speechkit._core.group import GroupHooks, Resume
+from speechkit.errors import (
+    NotSupportedError,
+    TranscriptionCancelledError,
+    TranscriptionError,
+    TranscriptionTimeoutError,
+)
+from speechkit.ledger import Ledger, audio_identity, options_identity
+
+if TYPE_CHECKING:
+    from speechkit._client_base import TranscriberBase
+    from speechkit._core.group import GroupFlow
+    from speechkit.config import TranscriptionConfig
+    from speechkit.models import Transcript
+    from speechkit.webhooks import WebhookReceiver
+
+__all__ = ["LedgerRun", "open_ledger"]
+
+#: Newest jobs searched for one an interrupted run may have created.
+RECOVERY_SEARCH_LIMIT = 1000
+#: Seconds between rounds while another process works on some inputs.
+ELSEWHERE_WAIT = 0.5
+
+
+def open_ledger(ledger: Ledger | str | os.PathLike[str]) -> Ledger:
+    return ledger if isinstance(ledger, Ledger) else Ledger(ledger)
+
+
+class _Hooks(GroupHooks):
+    def __init__(self, run: LedgerRun, indexes: list[int]) -> None:
+        self.run = run
+        self.indexes = indexes  # group index -> input index
+
+    def _key(self, index: int) -> str:
+        return self.run.keys[self.indexes[index]]
+
+    def uploaded(self, index: int, upload_url: str) -> None:
+        self.run.ledger.uploaded(self._key(index), self.run.options, upload_url)
+        if self.run.extra is not None:
+            self.run.extra.uploaded(self.indexes[index], upload_url)
+
+    def creating(self, index: int) -> None:
+        self.run.ledger.creating(self._key(index), self.run.options)
+        if self.run.extra is not None:
+            self.run.extra.creating(self.indexes[index])
+
+    def created(self, index: int, transcript: Transcript) -> None:
+        self.run.ledger.created(self._key(index), self.run.options, transcript.id)
+        if self.run.extra is not None:
+            self.run.extra.created(self.indexes[index], transcript)
+
+    def finished(self, index: int, outcome: Transcript | BaseException) -> None:
+        key, options, ledger = self._key(index), self.run.options, self.run.ledger
+        if not isinstance(outcome, BaseException):
+            ledger.done(key, options, outcome)
+        elif isinstance(outcome, TranscriptionTimeoutError | TranscriptionCancelledError):
+            pass  # the job keeps running: a rerun waits for it
+        elif isinstance(outcome, TranscriptionError) and outcome.transcript_id:
+            ledger.failed(key, options, str(outcome), job_ended=True)
+        else:
+            ledger.release(key, options, str(outcome))  # no job recorded: a rerun takes it
+        if self.run.extra is not None:
+            self.run.extra.finished(self.indexes[index], outcome)
+
+
+@dataclass
+class LedgerRun:
+    """The state of one ``transcribe_group(..., ledger=...)`` call across its rounds."""
+
+    client: TranscriberBase
+    items: list[Any]
+    config: TranscriptionConfig | None
+    ledger: Ledger
+    poll_timeout: float | None
+    max_concurrency: int | None
+    completion: str
+    options: str = ""
+    #: Called after the ledger's own hooks, with input indexes (the CLI writes outputs there).
+    extra: GroupHooks | None = None
+    webhook: WebhookReceiver | None = None
+    keys: list[str] = field(init=False)
+    outcomes: list[Transcript | BaseException | None] = field(init=False)
+    pending: list[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        provider = self.client.provider
+        self.keys = [audio_identity(item) for item in self.items]
+        self.options = self.options or options_identity(
+            f"{provider.name} {provider.base_url}", self.client._config(self.config)
+        )
+        self.outcomes = [None] * len(self.items)
+        self.pending = list(range(len(self.items)))
+        self._reported: set[int] = set()
+
+    def round(self) -> Flow[tuple[GroupFlow | None, list[int]]]:
+        """Claim the pending inputs; return the group to run (or None) and its input indexes."""
+        entries = self.ledger.claim([self.keys[i] for i in self.pending], self.options)
+        run: list[int] = []
+        resume: list[Resume | None] = []
+        elsewhere: list[int] = []
+        searching: dict[str, int] = {}
+        for index, entry in zip(self.pending, entries, strict=True):
+            if entry is None:
+                run.append(index)
+                resume.append(None)
+            elif entry.state in ("done", "written") and entry.transcript_json is not None:
+                self.outcomes[index] = entry.transcript
+            elif entry.state in ("done", "written") and entry.transcript_id:
+                run.append(index)  # recorded without its transcript (an older CLI run): fetch it
+                resume.append(Resume(transcript_id=entry.transcript_id))
+            elif entry.state == "running" and entry.transcript_id:
+                run.append(index)
+                resume.append(Resume(transcript_id=entry.transcript_id))
+            elif entry.owner != self.ledger.owner:
+                elsewhere.append(index)
+            elif entry.state == "creating" and entry.upload_url:
+                searching[entry.upload_url] = len(run)
+                run.append(index)
+                resume.append(Resume(upload_url=entry.upload_url))
+            else:  # claimed by us; uploaded (create from the URL) or nothing yet
+                run.append(index)
+                resume.append(Resume(upload_url=entry.upload_url) if entry.upload_url else None)
+        if searching:
+            found = yield from self._search(list(searching))
+            for url, transcript_id in found.items():
+                position = searching[url]
+                resume[position] = Resume(transcript_id=transcript_id)
+                self.ledger.created(self.keys[run[position]], self.options, transcript_id)
+        self.pending = elsewhere
+        if self.extra is not None:
+            for index in self.pending_done():
+                self.extra.finished(index, self.outcomes[index])  # type: ignore[arg-type]
+        if not run:
+            return None, []
+        _, group = self.client._group_flow(
+            [self.items[i] for i in run],
+            self.config,
+            poll_timeout=self.poll_timeout,
+            max_concurrency=self.max_concurrency,
+            completion=self.completion,
+            hooks=_Hooks(self, run),
+            resume=resume,
+            webhook=self.webhook,
+        )
+        return group, run
+
+    def pending_done(self) -> list[int]:
+        """Inputs answered from the ledger in the latest round and not yet reported."""
+        fresh = [
+            i for i, o in enumerate(self.outcomes) if o is not None and i not in self._reported
+        ]
+        self._reported.update(fresh)
+        return fresh
+
+    def _search(self, urls: Sequence[str]) -> Flow[dict[str, str]]:
+        client = self.client
+        try:
+            return (
+                yield from ops.find_jobs(client._ctx, client.provider, urls, RECOVERY_SEARCH_LIMIT)
+            )
+        except NotSupportedError:
+            return {}  # a provider that cannot list (the create carries the audio): create again
+
+    def collect(self, group: GroupFlow, indexes: list[int]) -> None:
+        for index, outcome in zip(indexes, group.outcomes, strict=True):
+            self.outcomes[index] = outcome
+            self._reported.add(index)

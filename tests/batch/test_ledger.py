@@ -1,0 +1,188 @@
+"""The ledger: a crash at any step, then a rerun, never makes a job twice; done inputs cost no
+request; several processes on one ledger create each job once."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from speechkit import Transcriber
+from speechkit.ledger import Ledger
+from tests.batch.sweepfake import API_KEY, BASE_URL, SweepFake
+
+AUDIO = [f"audio number {i}".encode() for i in range(6)]
+
+
+class Crash(BaseException):
+    """Stands for kill -9: nothing after it runs, not even the ledger's release."""
+
+
+class CrashingLedger(Ledger):
+    """Dies when recording ``step`` for the ``at``-th time (before writing it)."""
+
+    def __init__(self, path: Path, step: str, at: int) -> None:
+        super().__init__(path)
+        self.step, self.at, self.seen, self.dead = step, at, 0, False
+
+    def __getattribute__(self, name: str) -> Any:
+        value = super().__getattribute__(name)
+        if name in ("uploaded", "creating", "created", "done") and name == self.step:
+            self.seen += 1
+            if self.seen == self.at:
+                self.dead = True
+                raise Crash(name)
+        if name in ("release", "release_all") and self.dead:
+            return lambda *args, **kwargs: None
+        return value
+
+
+def transcriber(fake: SweepFake) -> Transcriber:
+    t = Transcriber(
+        api_key=API_KEY,
+        base_url=BASE_URL,
+        http_client=httpx.Client(transport=httpx.MockTransport(fake.handle)),
+        polling_interval=0.001,
+        polling_max_interval=0.004,
+    )
+    t._ctx = t._ctx.__class__(
+        retry=t._ctx.retry.__class__(max_retries=2, initial_delay=0.001, max_delay=0.002),
+        monotonic=t._ctx.monotonic,
+        wall=t._ctx.wall,
+        random=t._ctx.random,
+    )
+    return t
+
+
+@pytest.mark.parametrize("completion", ["poll", "sweep"])
+@pytest.mark.parametrize("step", ["uploaded", "creating", "created", "done"])
+@pytest.mark.parametrize("at", [1, 4])
+def test_a_crash_at_any_step_then_a_rerun_makes_each_job_once(
+    tmp_path: Path, step: str, at: int, completion: str
+) -> None:
+    fake = SweepFake()
+    path = tmp_path / "batch.db"
+    with transcriber(fake) as t, pytest.raises(Crash):
+        t.transcribe_group(AUDIO, ledger=CrashingLedger(path, step, at), completion=completion)
+    # The crashed process is this one, still alive: a zero lease lets the rerun take over at
+    # once (a dead process's claims are taken over by pid; see the two-process test).
+    with transcriber(fake) as t:
+        group = t.transcribe_group(AUDIO, ledger=Ledger(path, lease=0), completion=completion)
+    assert [t.text for t in group] == ["hello"] * len(AUDIO)
+    assert len(fake.jobs) == len(AUDIO)  # no duplicate job, whatever the step
+    assert fake.creates() == len(AUDIO)  # not even a rejected second create
+    # A third run re-exports from the ledger: no request at all.
+    before = len(fake.requests)
+    with transcriber(fake) as t:
+        again = t.transcribe_group(AUDIO, ledger=path, completion=completion)
+    assert len(fake.requests) == before
+    assert [x.id for x in again] == [x.id for x in group]
+    assert Ledger(path).counts() == {"done": len(AUDIO)}
+
+
+def test_a_failed_job_is_made_again_on_the_rerun_and_timeouts_are_waited_for(
+    tmp_path: Path,
+) -> None:
+    fake = SweepFake(fail={"https://cdn.test/u002.bin"})
+    path = tmp_path / "batch.db"
+    with transcriber(fake) as t:
+        group = t.transcribe_group(AUDIO[:3], ledger=path, return_failures=True)
+    assert [f.index for f in group.failures] == [1]
+    assert Ledger(path).counts() == {"done": 2, "failed": 1}
+    with transcriber(fake) as t:
+        group = t.transcribe_group(AUDIO[:3], ledger=path)
+    assert group.ok
+    assert len(fake.jobs) == 4  # the failed one once more, nothing else
+
+
+def test_changed_options_are_other_inputs(tmp_path: Path) -> None:
+    from speechkit import TranscriptionConfig
+
+    fake = SweepFake()
+    path = tmp_path / "batch.db"
+    with transcriber(fake) as t:
+        t.transcribe_group(AUDIO[:2], ledger=path)
+        t.transcribe_group(AUDIO[:2], TranscriptionConfig(punctuate=False), ledger=path)
+    assert len(fake.jobs) == 4
+
+
+def test_a_ledger_pickles_as_its_path(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "x.db", lease=5)
+    copy = pickle.loads(pickle.dumps(ledger))
+    assert copy.path == ledger.path
+    assert copy.lease == 5
+    assert copy.owner != ledger.owner  # each process (or copy) claims as itself
+
+
+def test_open_file_inputs_are_refused_with_the_fix(tmp_path: Path) -> None:
+    import io
+
+    from speechkit.errors import InvalidInputError
+
+    with transcriber(SweepFake()) as t, pytest.raises(InvalidInputError, match="path"):
+        t.transcribe_group([io.BytesIO(b"x")], ledger=tmp_path / "x.db")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Any]:
+    from speechkit.server import local_server
+
+    with local_server(engine="fixed", engine_options={"text": "hello"}) as running:
+        running.faults.processing_delay = 0.3
+        yield running
+
+
+def _jobs_created(base_url: str) -> int:
+    stats = httpx.get(f"{base_url}/_speechkit/stats", params={"log": 0}).json()
+    return int(sum(stats["jobs"]["created"].values()))
+
+
+def test_two_processes_on_one_ledger_create_each_job_once(server: Any, tmp_path: Path) -> None:
+    import wave
+
+    paths = []
+    for i in range(8):
+        path = tmp_path / f"clip{i}.wav"
+        with wave.open(str(path), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(16000)
+            out.writeframes(bytes([i]) * 3200)
+        paths.append(str(path))
+    db = tmp_path / "shared.db"
+    script = textwrap.dedent(
+        f"""
+        import json, speechkit
+        with speechkit.Transcriber(api_key="local", base_url={server.base_url!r},
+                                   polling_interval=0.05) as t:
+            group = t.transcribe_group({paths!r}, ledger={str(db)!r}, max_concurrency=2)
+        print(json.dumps([x.id for x in group]))
+        """
+    )
+    before = _jobs_created(server.base_url)
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ},
+        )
+        for _ in range(2)
+    ]
+    outputs = [child.communicate(timeout=120) for child in children]
+    for child, (_, stderr) in zip(children, outputs, strict=True):
+        assert child.returncode == 0, stderr
+    ids = [json.loads(stdout) for stdout, _ in outputs]
+    assert ids[0] == ids[1]  # both return every input, the same jobs
+    assert len(set(ids[0])) == len(paths)
+    assert _jobs_created(server.base_url) - before == len(paths)  # each job made once

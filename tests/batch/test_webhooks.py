@@ -1,0 +1,111 @@
+"""Webhooks for real: the local server delivers to a WebhookReceiver served on loopback, and a
+group learns from the deliveries that its jobs ended, without polling or listing."""
+
+from __future__ import annotations
+
+import asyncio
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from speechkit import AsyncTranscriber, Transcriber
+from speechkit.server import LocalServer, local_server
+from speechkit.webhooks import DEFAULT_HEADER, WebhookReceiver
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalServer]:
+    with local_server(engine="fixed", engine_options={"text": "hello"}) as running:
+        running.faults.processing_delay = 0.2
+        yield running
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver(fallback_interval=600) as hook:  # no fallback sweep in these tests
+        hook.start()
+        yield hook
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("audio") / "clip.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(b"\x01\x00" * 8000)
+    return path
+
+
+def _counts(server: LocalServer) -> dict[str, int]:
+    stats = httpx.get(f"{server.base_url}/_speechkit/stats", params={"log": 0}).json()
+    return dict(stats["requests"])
+
+
+def _delta(before: dict[str, int], after: dict[str, int], name: str) -> int:
+    return after.get(name, 0) - before.get(name, 0)
+
+
+@pytest.mark.parametrize("shell", ["sync", "async"])
+def test_a_group_completes_from_deliveries_without_polling(
+    server: LocalServer, receiver: WebhookReceiver, clip: Path, shell: str
+) -> None:
+    with Transcriber(api_key="local", base_url=server.base_url) as t:
+        url = t.upload_file(clip)
+    urls = [url] * 5
+    before = _counts(server)
+    if shell == "sync":
+        with Transcriber(api_key="local", base_url=server.base_url) as t:
+            group = t.transcribe_group(urls, webhook=receiver)
+    else:
+
+        async def main() -> Any:
+            async with AsyncTranscriber(api_key="local", base_url=server.base_url) as t:
+                return await t.transcribe_group(urls, webhook=receiver)
+
+        group = asyncio.run(main())
+    after = _counts(server)
+    assert [x.text for x in group] == ["Hello."] * 5
+    assert receiver.deliveries >= 5
+    assert _delta(before, after, "transcript.create") == 5
+    assert _delta(before, after, "transcript.get") == 5  # one fetch per job, no polls
+    assert _delta(before, after, "transcript.list") <= 1  # at most the anchor, never a sweep
+    job = group[0]
+    assert job.raw.get("webhook_url") == receiver.url
+    assert job.raw.get("webhook_status_code") == 200
+
+
+def test_the_receiver_checks_the_header_and_ignores_duplicates(
+    receiver: WebhookReceiver,
+) -> None:
+    assert receiver.url is not None
+    token = receiver.config_fields()["webhook_auth_header_value"]
+    delivery = {"transcript_id": "job-1", "status": "completed"}
+    wrong = httpx.post(receiver.url, json=delivery, headers={DEFAULT_HEADER: "guess"})
+    missing = httpx.post(receiver.url, json=delivery)
+    first = httpx.post(receiver.url, json=delivery, headers={DEFAULT_HEADER: token})
+    second = httpx.post(receiver.url, json=delivery, headers={DEFAULT_HEADER: token})
+    assert (wrong.status_code, missing.status_code) == (401, 401)
+    assert first.json() == {"ok": True, "duplicate": False}
+    assert second.json() == {"ok": True, "duplicate": True}
+    assert (receiver.deliveries, receiver.duplicates, receiver.rejected) == (1, 1, 2)
+    assert receiver.take({"job-1", "job-2"}) == {"job-1": "completed"}
+    assert receiver.take({"job-1"}) == {}  # taken once: a duplicate never wakes a group twice
+    bad = httpx.post(receiver.url, content=b"{", headers={DEFAULT_HEADER: token})
+    assert bad.status_code == 400
+    assert token not in repr(receiver)
+
+
+def test_a_lost_delivery_is_caught_by_the_fallback_sweep(server: LocalServer, clip: Path) -> None:
+    # The receiver's URL points nowhere: every delivery is lost.
+    receiver = WebhookReceiver("http://127.0.0.1:9/hook", fallback_interval=0.3)
+    with Transcriber(api_key="local", base_url=server.base_url) as t:
+        url = t.upload_file(clip)
+        group = t.transcribe_group([url] * 3, webhook=receiver)
+    assert group.ok
+    assert receiver.deliveries == 0
