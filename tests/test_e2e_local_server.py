@@ -13,6 +13,7 @@ import speechkit
 from speechkit import AsyncTranscriber, Transcriber
 from speechkit.engines.wer import word_error_rate
 from speechkit.server import LocalServer, local_server
+from speechkit.testing import fixture_server_options
 
 AUDIO = Path(__file__).resolve().parents[1] / "examples" / "audio"
 REFERENCE = (AUDIO / "sample.txt").read_text()
@@ -30,7 +31,9 @@ def offline() -> Iterator[LocalServer]:
 @pytest.fixture
 def fixed() -> Iterator[LocalServer]:
     with local_server(
-        engine="fixed", engine_options={"text": "hello from the fixed engine"}
+        engine="fixed",
+        engine_options={"text": "hello from the fixed engine"},
+        **fixture_server_options(),  # a test below passes a file:// URL
     ) as server:
         yield server
 

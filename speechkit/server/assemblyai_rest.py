@@ -42,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 import re
 import uuid
 import wave
@@ -66,10 +67,13 @@ from speechkit.server._transcript import (
     validate_transcript_params,
 )
 from speechkit.server.jobs import Job, JobStatus
+from speechkit.server.security import UrlRefused, fetch
 from speechkit.server.state import ServerState, get_state
 from speechkit.server.uploads import UPLOAD_PATH_PREFIX, UploadTooLarge
 
 __all__ = ["base_url", "error", "routes"]
+
+logger = logging.getLogger("speechkit.server")
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -140,13 +144,21 @@ def _webhook_hook(
         if not url:
             return
         headers = dict([header]) if header else {}
+        body = {"transcript_id": job.id, "status": job.status.value}
+        policy = state.config.outbound_policy
         try:
-            async with httpx.AsyncClient(timeout=state.config.webhook_timeout) as client:
-                response = await client.post(
-                    url, json={"transcript_id": job.id, "status": job.status.value}, headers=headers
+            # A total deadline, and only to allowed addresses (redirects re-checked).
+            async with (
+                asyncio.timeout(state.config.webhook_timeout),
+                httpx.AsyncClient(timeout=state.config.webhook_timeout) as client,
+            ):
+                response = await fetch(
+                    client, "POST", url, policy, what="webhook_url", json=body, headers=headers
                 )
+                await response.aclose()
             job.webhook_status_code = response.status_code
-        except httpx.HTTPError:
+        except (httpx.HTTPError, UrlRefused, TimeoutError) as exc:
+            logger.info("webhook for job %s not delivered: %s", job.id, type(exc).__name__)
             job.webhook_status_code = None
 
     return deliver
