@@ -29,13 +29,25 @@ import httpx
 from speechkit._core.flow import Flow, Sleep, status_error
 from speechkit._core.group import GroupFlow, Task
 from speechkit._core.http import (
+    ACCEPT_ENCODING,
+    MAX_RESPONSE_BYTES,
     UPLOAD_CHUNK_SIZE,
     Body,
+    BodyTooLarge,
     BytesBody,
     FileBody,
     Request,
     Response,
+    ResponseBody,
     StreamBody,
+    UnreadableBody,
+)
+from speechkit._http_limits import (
+    DEFAULT_MAX_IN_FLIGHT,
+    Deadline,
+    InFlight,
+    current_deadline,
+    deadline_transport,
 )
 from speechkit._version import __version__
 from speechkit.errors import (
@@ -43,6 +55,7 @@ from speechkit.errors import (
     ConnectError,
     InvalidInputError,
     RequestTimeoutError,
+    ResponseTooLargeError,
     SpeechkitError,
     TransportError,
 )
@@ -68,10 +81,26 @@ def _same_origin(url: str, base_url: str) -> bool:
 class _ShellBase:
     """What both shells share: URL and header building, error wrapping, the latest response."""
 
-    def __init__(self, *, base_url: str, auth_headers: Mapping[str, str], timeout: float) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        auth_headers: Mapping[str, str],
+        timeout: float,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    ) -> None:
         self._base_url = base_url.rstrip("/")
         self._auth_headers = dict(auth_headers)
         self._timeout = httpx.Timeout(timeout)
+        self._deadline_seconds = timeout
+        self._max_response_bytes = max_response_bytes
+        self._in_flight = InFlight(max_in_flight)
+        # Pool sized to the in-flight cap: requests queue in speechkit, never in httpcore.
+        self._limits = httpx.Limits(
+            max_connections=max_in_flight, max_keepalive_connections=min(20, max_in_flight)
+        )
+        self._secrets = tuple(auth_headers.values())
         self._lock = threading.Lock()
         self._last_response: Response | None = None
 
@@ -87,7 +116,8 @@ class _ShellBase:
         return self._base_url + request.path
 
     def _headers(self, request: Request, url: str) -> dict[str, str]:
-        headers = {"User-Agent": USER_AGENT}
+        # Only codings the body reader decodes under its cap (no br/zstd bombs).
+        headers = {"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING}
         # The key goes only to the API's own origin: never to a CDN URL such as redacted audio.
         if _same_origin(url, self._base_url):
             headers.update(self._auth_headers)
@@ -110,9 +140,13 @@ class _ShellBase:
         return params
 
     @staticmethod
-    def _body(request: Request, *, asynchronous: bool) -> tuple[dict[str, Any], list[IO[bytes]]]:
+    def _body(
+        request: Request, *, asynchronous: bool, deadline: Deadline
+    ) -> tuple[dict[str, Any], list[IO[bytes]]]:
         """httpx keyword arguments for the body, and the files opened for it (closed by the
-        caller). Local files and streams are read in chunks, never whole."""
+        caller). Local files and streams are read in chunks, never whole; ``deadline`` is armed
+        once the last chunk has been handed over (a multipart upload leaves it unarmed: only
+        per-read timeouts apply to it)."""
         body = request.body
         if request.files:
             files = []
@@ -130,10 +164,14 @@ class _ShellBase:
                 files.append((part.field, (part.filename, content, part.content_type)))
             return {"files": files, "data": dict(request.form or {})}, opened
         if request.json is not None:
+            deadline.arm()
             return {"json": request.json}, []
         report = request.on_body_sent
-        if isinstance(body, BytesBody) and report is None:
-            return {"content": body.data}, []
+        if body is None or (
+            isinstance(body, BytesBody) and report is None and len(body.data) <= UPLOAD_CHUNK_SIZE
+        ):
+            deadline.arm()
+            return ({} if body is None else {"content": body.data}), []
         chunks: Iterator[bytes] | AsyncIterator[bytes]
         if isinstance(body, BytesBody):
             chunks = _iter_bytes(body.data, UPLOAD_CHUNK_SIZE)
@@ -145,13 +183,17 @@ class _ShellBase:
         elif isinstance(body, StreamBody):
             stream_reader = _aiter_stream if asynchronous else _iter_stream
             chunks = stream_reader(body.stream, body.chunk_size)
-        else:
+        else:  # pragma: no cover - every Body type is handled above
             return {}, []
         if report is not None:
             if isinstance(chunks, AsyncIterator):
                 chunks = _acounted(chunks, report)
             else:
                 chunks = _counted(chunks, report)
+        if isinstance(chunks, AsyncIterator):
+            chunks = _athen(chunks, deadline.arm)
+        else:
+            chunks = _then(chunks, deadline.arm)
         return {"content": chunks}, []
 
     def _build(
@@ -172,7 +214,43 @@ class _ShellBase:
         if attempt.start_pos is not None and isinstance(body, StreamBody):
             with contextlib.suppress(OSError, ValueError):
                 body.stream.seek(attempt.start_pos)
-        return self._wrap(attempt.request, err)
+        if isinstance(err, SpeechkitError):
+            return err
+        request = attempt.request.redacted(self._secrets)
+        what = request.describe()
+        if isinstance(err, BodyTooLarge):
+            return ResponseTooLargeError(
+                f"{what}: the answer was refused: {err} (speechkit reads at most "
+                f"{self._max_response_bytes} bytes of an answer, decompressed).",
+                request=request,
+            )
+        if isinstance(err, UnreadableBody | httpx.DecodingError):
+            return TransportError(f"{what}: the answer could not be read: {err}", request=request)
+        if attempt.deadline.expired and isinstance(err, httpx.TimeoutException | TimeoutError):
+            return RequestTimeoutError(
+                f"{what}: no complete answer within {attempt.deadline.seconds:g} s (the total "
+                "deadline of a request: http_timeout, or what is left of poll_timeout). "
+                "Raise http_timeout if the network is slow.",
+                request=request,
+            )
+        return self._wrap(request, err)
+
+    def _already_read(self, response: httpx.Response) -> bytes:
+        """The body of a response its transport read already, under the cap."""
+        if len(response.content) > self._max_response_bytes:
+            raise BodyTooLarge(f"the response body is larger than {self._max_response_bytes} bytes")
+        return response.content
+
+    def _read_limits(self, response: httpx.Response) -> ResponseBody:
+        """A bounded reader for ``response``'s body; refuses a declared length over the cap."""
+        body = ResponseBody(response.headers.get("content-encoding"), self._max_response_bytes)
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self._max_response_bytes:
+            raise BodyTooLarge(
+                f"the response body is larger than {self._max_response_bytes} bytes "
+                f"(Content-Length {declared})"
+            )
+        return body
 
     def _record(self, request: Request, response: Response, started: float) -> Response:
         with self._lock:
@@ -186,7 +264,7 @@ class _ShellBase:
         )
         if response.is_success or response.status_code in request.ok_statuses:
             return response
-        raise status_error(request, response, now=time.time())
+        raise status_error(request, response, now=time.time(), secrets=self._secrets)
 
     @contextlib.contextmanager
     def _downloading(self, request: Request, path: str | os.PathLike[str]) -> Iterator[Path]:
@@ -289,12 +367,26 @@ async def _acounted(
 
 
 class _Attempt:
-    """One send of a request: when it started, and where a stream body started."""
+    """One send of a request: when it started, its deadline, where a stream body started."""
 
-    def __init__(self, request: Request) -> None:
+    def __init__(self, request: Request, deadline_seconds: float) -> None:
         self.request = request
         self.start_pos = _rewind(request.body)
         self.started = time.monotonic()
+        if request.time_budget is not None:
+            deadline_seconds = min(deadline_seconds, request.time_budget)
+        self.deadline = Deadline(deadline_seconds, armed=False)
+
+
+def _then(chunks: Iterator[bytes], done: Callable[[], None]) -> Iterator[bytes]:
+    yield from chunks
+    done()
+
+
+async def _athen(chunks: AsyncIterator[bytes], done: Callable[[], None]) -> AsyncIterator[bytes]:
+    async for chunk in chunks:
+        yield chunk
+    done()
 
 
 def _response(http_response: httpx.Response, content: bytes) -> Response:
@@ -327,7 +419,9 @@ class SyncShell(_ShellBase):
             if self._closed.is_set():
                 raise ClientClosedError("The Transcriber was closed; create a new one.")
             if self._client is None:
-                self._client = httpx.Client(timeout=self._timeout)
+                self._client = httpx.Client(
+                    timeout=self._timeout, transport=deadline_transport(self._limits)
+                )
             return self._client
 
     def run(self, flow: Flow[T]) -> T:
@@ -450,18 +544,33 @@ class SyncShell(_ShellBase):
             raise ClientClosedError("The Transcriber was closed while waiting.")
 
     def _send(self, request: Request) -> Response:
+        with self._in_flight:
+            return self._send_now(request)
+
+    def _send_now(self, request: Request) -> Response:
         client = self._http()
-        kwargs, opened = self._body(request, asynchronous=False)
-        attempt = _Attempt(request)
+        attempt = _Attempt(request, self._deadline_seconds)
+        token = current_deadline.set(attempt.deadline)
+        opened: list[IO[bytes]] = []
         try:
-            http_response = client.send(self._build(client, request, kwargs))
+            kwargs, opened = self._body(request, asynchronous=False, deadline=attempt.deadline)
+            http_response = client.send(self._build(client, request, kwargs), stream=True)
             try:
-                content = http_response.read()
+                body = self._read_limits(http_response)
+                if http_response.is_stream_consumed:  # read already (a mock transport)
+                    content = self._already_read(http_response)
+                else:
+                    for chunk in http_response.iter_raw():
+                        body.feed(chunk)
+                        if attempt.deadline.expired:  # a trickle through a client not ours
+                            raise httpx.ReadTimeout("the request's total deadline passed")
+                    content = body.finish()
             finally:
                 http_response.close()
         except Exception as err:
             raise self._failed(attempt, err) from err
         finally:
+            current_deadline.reset(token)
             for file in opened:
                 file.close()
         return self._record(request, _response(http_response, content), attempt.started)
@@ -530,7 +639,7 @@ class AsyncShell(_ShellBase):
         if self._closed.is_set():
             raise ClientClosedError("The AsyncTranscriber was closed; create a new one.")
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self._timeout)
+            self._client = httpx.AsyncClient(timeout=self._timeout, limits=self._limits)
         return self._client
 
     async def run(self, flow: Flow[T]) -> T:
@@ -594,15 +703,28 @@ class AsyncShell(_ShellBase):
         raise ClientClosedError("The AsyncTranscriber was closed while waiting.")
 
     async def _send(self, request: Request) -> Response:
+        async with self._in_flight:
+            return await self._send_now(request)
+
+    async def _send_now(self, request: Request) -> Response:
         client = self._http()
-        kwargs, opened = self._body(request, asynchronous=True)
-        attempt = _Attempt(request)
+        attempt = _Attempt(request, self._deadline_seconds)
+        opened: list[IO[bytes]] = []
         try:
-            http_response = await client.send(self._build(client, request, kwargs))
-            try:
-                content = await http_response.aread()
-            finally:
-                await http_response.aclose()
+            kwargs, opened = self._body(request, asynchronous=True, deadline=attempt.deadline)
+            async with asyncio.timeout(None) as timeout:
+                attempt.deadline.bind(timeout)
+                http_response = await client.send(self._build(client, request, kwargs), stream=True)
+                try:
+                    body = self._read_limits(http_response)
+                    if http_response.is_stream_consumed:  # read already (a mock transport)
+                        content = self._already_read(http_response)
+                    else:
+                        async for chunk in http_response.aiter_raw():
+                            body.feed(chunk)
+                        content = body.finish()
+                finally:
+                    await http_response.aclose()
         except Exception as err:
             raise self._failed(attempt, err) from err
         finally:

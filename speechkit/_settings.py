@@ -35,7 +35,8 @@ class Settings:
         api_key: AssemblyAI API key (the ``ASSEMBLYAI_API_KEY`` environment variable wins over it).
         base_url: REST base URL (``ASSEMBLYAI_BASE_URL`` wins over it); the EU host is
             :data:`ASSEMBLYAI_EU_BASE_URL`.
-        http_timeout: Seconds to wait for connect, each read and each write of one request.
+        http_timeout: Seconds to wait for connect, each read and each write of one request, and
+            for its whole answer once the request was sent (a total deadline).
         max_retries: How many times a failed request is retried when retrying is safe.
         polling_interval: Seconds before the first status poll of a job.
         polling_max_interval: The cap the poll interval grows to (by ``polling_backoff`` each poll).

@@ -11,7 +11,8 @@ become status errors, and bad input is reported before anything is sent. The tre
     ├── APIError                      something went wrong talking to the service
     │   ├── TransportError            no usable HTTP answer
     │   │   ├── ConnectError          could not connect (nothing was sent)
-    │   │   └── RequestTimeoutError   connected, but no answer in time
+    │   │   ├── RequestTimeoutError   connected, but no answer in time (or past the deadline)
+    │   │   └── ResponseTooLargeError an answer over the size cap (decompressed size counted)
     │   └── APIStatusError            the service answered with a 4xx/5xx status
     │       ├── BadRequestError       400
     │       ├── AuthenticationError   401
@@ -62,6 +63,7 @@ __all__ = [
     "RedactedAudioExpiredError",
     "RedactedAudioNotReadyError",
     "RequestTimeoutError",
+    "ResponseTooLargeError",
     "ServerError",
     "SpeechkitError",
     "TranscriptionCancelledError",
@@ -156,6 +158,10 @@ class ConnectError(TransportError):
 
 class RequestTimeoutError(TransportError):
     """The server did not answer in time. The request may or may not have been processed."""
+
+
+class ResponseTooLargeError(TransportError):
+    """The answer's body (after decompression) was over the client's cap; it was not read."""
 
 
 class APIStatusError(APIError):

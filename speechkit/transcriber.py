@@ -160,7 +160,8 @@ class Transcriber(TranscriberBase):
             AIML), then ``speechkit.settings.base_url``.
         model: The AIML model (``provider="aiml"``), for example ``"#g1_whisper-large"``.
         config: Default :class:`~speechkit.TranscriptionConfig` for jobs created without one.
-        http_timeout: Seconds for connect, each read and each write of a request.
+        http_timeout: Seconds for connect, each read and each write of a request, and for its
+            whole answer once the request was sent (a total deadline; see docs/errors.md).
         max_retries: Retries of a failed request, where retrying is safe (see the errors guide).
         polling_interval: Seconds before the first poll of a job; the interval then grows.
         polling_max_interval: The cap, in seconds, of the growing poll interval.

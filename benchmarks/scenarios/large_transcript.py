@@ -111,6 +111,9 @@ def run(quick: bool, runs: int) -> list[Figure]:
         ServerProcess(
             engine="fixed",
             engine_options={"text": " ".join(TEXT.split()), "words_per_second": WORDS_PER_SECOND},
+            # The audio is read through a file:// URL, off by default: allow this folder only.
+            allow_file_urls=True,
+            file_url_roots=[tmp],
         ) as server,
     ):
         audio = Path(tmp, "three-hours.flac")

@@ -17,13 +17,15 @@ Retries (:func:`send`) and polling are therefore decided here, once, for both sh
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, TypeVar
 
 from speechkit._core.http import Request, Response, StreamBody
+from speechkit._core.redact import Redactor
 from speechkit._core.retry import RetryPolicy, parse_retry_after
 from speechkit.errors import (
     APIStatusError,
@@ -83,11 +85,35 @@ def body_rewindable(request: Request) -> bool:
     return True
 
 
-def send(ctx: FlowContext, request: Request) -> Flow[Response]:
-    """Send ``request``, retrying as :class:`RetryPolicy` allows; return the successful response."""
+class DeadlineReached(Exception):
+    """Raised by :func:`send` when its ``deadline`` leaves no time for the next attempt.
+
+    Attributes:
+        error: The last attempt's error (None when no attempt could start).
+        delay: The wait before the next attempt (a ``Retry-After``), when that is what did not fit.
+    """
+
+    def __init__(self, error: SpeechkitError | None = None, delay: float | None = None) -> None:
+        super().__init__("deadline reached")
+        self.error = error
+        self.delay = delay
+
+
+def send(ctx: FlowContext, request: Request, *, deadline: float | None = None) -> Flow[Response]:
+    """Send ``request``, retrying as :class:`RetryPolicy` allows; return the successful response.
+
+    ``deadline`` (``ctx.monotonic()`` time) bounds the whole exchange, retries and their waits
+    included: each attempt gets only the time left, and a retry whose wait (``Retry-After``
+    included) would end past it is not made: :class:`DeadlineReached` is raised instead.
+    """
     attempt = 0
     while True:
         attempt += 1
+        if deadline is not None:
+            remaining = deadline - ctx.monotonic()
+            if remaining <= 0:
+                raise DeadlineReached()
+            request = dataclasses.replace(request, time_budget=remaining)
         try:
             response: Response = yield request
         except SpeechkitError as err:
@@ -103,6 +129,8 @@ def send(ctx: FlowContext, request: Request) -> Flow[Response]:
                 if request.creates_job:
                     _note_job_may_exist(err)
                 raise
+            if deadline is not None and ctx.monotonic() + delay >= deadline:
+                raise DeadlineReached(err, delay) from err
             logger.info(
                 "Retrying %s in %.2f s (attempt %d of %d) after: %s",
                 request.describe(),
@@ -161,9 +189,25 @@ _HINTS = {
 }
 
 
-def status_error(request: Request, response: Response, *, now: float) -> APIStatusError:
-    """Build the typed error for a non-2xx ``response``. ``now`` is Unix time."""
-    body = response.json_or_text()
+def status_error(
+    request: Request, response: Response, *, now: float, secrets: Sequence[str] = ()
+) -> APIStatusError:
+    """Build the typed error for a non-2xx ``response``. ``now`` is Unix time.
+
+    ``secrets`` (the API key) are masked wherever the server echoed them (a proxy that echoes
+    request headers), and the error keeps a redacted copy of the request: neither ``str(err)``
+    nor its attributes nor a pickle of it show a key, a token or a webhook auth value.
+    """
+    secrets = [*secrets, *request.secret_values()]
+    redactor = Redactor(secrets)
+    request = request.redacted(secrets)
+    response = Response(
+        response.status_code,
+        redactor.headers(response.headers),
+        redactor.text(response.text).encode() if response.content else b"",
+        response.url,
+    )
+    body = redactor.json(response.json_or_text())
     try:
         reason = HTTPStatus(response.status_code).phrase
     except ValueError:

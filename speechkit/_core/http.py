@@ -7,25 +7,134 @@ A provider describes *what* to send with :class:`Request`; the shell in ``speech
 
 from __future__ import annotations
 
+import dataclasses
 import json as _json
 import os
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, Literal
 
+from speechkit._core.redact import SENSITIVE_JSON_FIELDS, Redactor
+
 __all__ = [
+    "ACCEPT_ENCODING",
+    "MAX_RESPONSE_BYTES",
     "Body",
+    "BodyTooLarge",
     "BytesBody",
     "FileBody",
     "MultipartFile",
     "Request",
     "Response",
+    "ResponseBody",
     "StreamBody",
+    "UnreadableBody",
+    "UnsupportedEncoding",
     "body_size",
 ]
 
 #: Size of the chunks a local file or stream is read and sent in.
 UPLOAD_CHUNK_SIZE = 1024 * 1024
+#: The largest response body read into memory, after decompression (bigger ones are refused).
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+#: Content codings speechkit asks for and decodes itself, under the size cap.
+ACCEPT_ENCODING = "gzip, deflate"
+
+
+_INFLATE_STEP = 1024 * 1024
+
+
+class BodyTooLarge(ValueError):
+    """A response body went over its cap (counted after decompression)."""
+
+
+class UnreadableBody(ValueError):
+    """A response body could not be decoded (corrupt compressed data, an unknown coding)."""
+
+
+class UnsupportedEncoding(UnreadableBody):
+    """A response used a content coding speechkit did not ask for."""
+
+
+class ResponseBody:
+    """Collects a response body as raw chunks arrive, decoding ``gzip``/``deflate`` in bounded
+    steps, so neither the wire size nor the decompressed size can exceed ``limit`` in memory
+    (a 0.25 MB gzip bomb stops at the cap instead of inflating to gigabytes).
+
+    Call :meth:`feed` with each raw chunk, then :meth:`finish` for the bytes.
+    """
+
+    def __init__(self, content_encoding: str | None, limit: int = MAX_RESPONSE_BYTES) -> None:
+        self.limit = limit
+        self._parts: list[bytes] = []
+        self._size = 0
+        codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
+        codings = [c for c in codings if c != "identity"]
+        self._coding = codings[0] if codings else None
+        if len(codings) > 1 or self._coding not in (None, "gzip", "x-gzip", "deflate"):
+            raise UnsupportedEncoding(
+                f"the response uses Content-Encoding {content_encoding!r}, which speechkit did "
+                f"not ask for (it accepts {ACCEPT_ENCODING})"
+            )
+        self._inflate: zlib._Decompress | None = None
+        self._deflate_probe = b""
+        if self._coding in ("gzip", "x-gzip"):
+            self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+    @property
+    def size(self) -> int:
+        """Decoded bytes collected so far."""
+        return self._size
+
+    def _add(self, data: bytes) -> None:
+        if not data:
+            return
+        self._size += len(data)
+        if self._size > self.limit:
+            raise BodyTooLarge(f"the response body is larger than {self.limit} bytes")
+        self._parts.append(data)
+
+    def feed(self, raw: bytes) -> None:
+        """Take the next raw chunk. Raises :class:`BodyTooLarge` past the cap, ``ValueError``
+        on corrupt compressed data."""
+        if self._coding is None:
+            self._add(raw)
+            return
+        if self._inflate is None:  # deflate: zlib-wrapped as the RFC says, or raw as some send
+            self._deflate_probe += raw
+            if len(self._deflate_probe) < 2:
+                return
+            wrapped = (self._deflate_probe[0] & 0x0F) == 8 and (
+                int.from_bytes(self._deflate_probe[:2], "big") % 31 == 0
+            )
+            self._inflate = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+            raw, self._deflate_probe = self._deflate_probe, b""
+        self._inflate_bounded(raw)
+
+    def _inflate_bounded(self, raw: bytes) -> None:
+        assert self._inflate is not None
+        try:
+            while raw:
+                # Small steps, never past the cap by more than a byte: zlib's growing output
+                # buffer would otherwise briefly need twice the step.
+                step = min(self.limit - self._size + 1, _INFLATE_STEP)
+                self._add(self._inflate.decompress(raw, step))
+                raw = self._inflate.unconsumed_tail
+        except zlib.error as err:
+            raise UnreadableBody(
+                f"the response body is not valid {self._coding} data: {err}"
+            ) from None
+
+    def finish(self) -> bytes:
+        """The whole decoded body."""
+        if self._deflate_probe:
+            self._inflate = self._inflate or zlib.decompressobj(zlib.MAX_WBITS)
+            probe, self._deflate_probe = self._deflate_probe, b""
+            self._inflate_bounded(probe)
+        if self._inflate is not None:
+            self._add(self._inflate.flush())
+        return b"".join(self._parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +197,7 @@ class MultipartFile:
     content_type: str = "application/octet-stream"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Request:
     """What to send, relative to the client's base URL.
 
@@ -111,6 +220,11 @@ class Request:
         ok_statuses: Statuses other than 2xx that are answers, not errors (redacted audio's 202).
         on_body_sent: Called by the shell with the number of ``body`` bytes handed to the
             transport so far, after each chunk (upload progress). It restarts from 0 on a retry.
+        time_budget: Seconds this attempt may take at most, when less than the client's own
+            request deadline (the time left of a ``poll_timeout``).
+
+    Its ``repr`` masks secrets (webhook auth values, auth headers); :meth:`redacted` is the copy
+    errors keep.
     """
 
     method: str
@@ -126,6 +240,46 @@ class Request:
     expect: Literal["json", "text", "bytes"] = "json"
     ok_statuses: frozenset[int] = frozenset()
     on_body_sent: Callable[[int], None] | None = field(default=None, compare=False)
+    time_budget: float | None = field(default=None, compare=False)
+
+    def secret_values(self) -> list[str]:
+        """The secrets this request carries in its JSON (a webhook auth value), to be masked
+        wherever a server echoes them."""
+        if not isinstance(self.json, Mapping):
+            return []
+        return [
+            value
+            for key, value in self.json.items()
+            if key in SENSITIVE_JSON_FIELDS and isinstance(value, str) and value
+        ]
+
+    def redacted(self, secrets: Sequence[str | None] = ()) -> Request:
+        """A copy safe to keep on an error: secret JSON fields, auth headers and the given
+        ``secrets`` masked, and no progress callback."""
+        redactor = Redactor(secrets)
+        return dataclasses.replace(
+            self,
+            json=redactor.json(self.json) if self.json is not None else None,
+            headers=redactor.headers(self.headers),
+            on_body_sent=None,
+        )
+
+    def __repr__(self) -> str:
+        redactor = Redactor()
+        parts = [f"method={self.method!r}", f"path={self.path!r}"]
+        if self.params:
+            parts.append(f"params={redactor.json(dict(self.params))!r}")
+        if self.json is not None:
+            parts.append(f"json={redactor.json(self.json)!r}")
+        if self.headers:
+            parts.append(f"headers={redactor.headers(self.headers)!r}")
+        if self.body is not None:
+            parts.append(f"body={type(self.body).__name__}")
+        if self.files:
+            parts.append(f"files={[part.filename for part in self.files]!r}")
+        if self.creates_job:
+            parts.append("creates_job=True")
+        return f"Request({', '.join(parts)})"
 
     @property
     def idempotent(self) -> bool:

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from speechkit._core import text as local_text
 from speechkit._core.audio_input import AudioSource, LocalAudio, RemoteAudio, to_body
-from speechkit._core.flow import Flow, FlowContext, Sleep, send
+from speechkit._core.flow import DeadlineReached, Flow, FlowContext, Sleep, send
 from speechkit._core.http import Body, Request, Response, body_size
 from speechkit._core.progress import ProgressReporter
+from speechkit._core.recovery import ListWitness
 from speechkit.errors import (
     APIError,
     APIStatusError,
@@ -26,6 +27,7 @@ from speechkit.errors import (
     InvalidInputError,
     RedactedAudioExpiredError,
     RedactedAudioNotReadyError,
+    RequestTimeoutError,
     TranscriptionCancelledError,
     TranscriptionError,
     TranscriptionTimeoutError,
@@ -131,6 +133,9 @@ def submit(
 MAX_CREATE_RECOVERIES = 2
 #: Newest jobs searched, page by page, for the one made from a given upload.
 RECOVERY_SEARCH_LIMIT = 500
+#: Searches of the job list after a lost create, waiting ``retry.backoff(1..n)`` before each
+#: (about 7.5 s in all with the default policy), for a job list that lags behind creates.
+RECOVERY_SWEEPS = 4
 
 
 def _outcome_unknown(err: APIError) -> bool:
@@ -146,8 +151,12 @@ def _create_for_upload(
     """Create the job for audio this call has just uploaded, never making two.
 
     The upload URL is unique to this call, so when the create's answer is lost (a reset, a
-    timeout, a 500/502/504) the job list tells what happened: the job made from that URL is
-    taken over if it exists; if none does, nothing was made and the create is sent again.
+    timeout, a 500/502/504) the job list tells what happened, once it has caught up: the job made
+    from that URL is taken over if it shows up. A job list may lag behind creates, so "not
+    listed" proves nothing by itself: the create is sent again only when the list also shows a
+    job the server created *after* the create failed (so it has caught up past it). Otherwise
+    the list is searched :data:`RECOVERY_SWEEPS` times, with growing waits, and then the original
+    error is raised, saying the job may exist: never a second job on a guess.
     """
     for recovery in range(MAX_CREATE_RECOVERIES + 1):
         try:
@@ -155,37 +164,77 @@ def _create_for_upload(
         except APIError as err:
             if recovery == MAX_CREATE_RECOVERIES or not _outcome_unknown(err):
                 raise
-            yield Sleep(ctx.retry.backoff(recovery + 1, ctx.random))
+            witness = ListWitness(failed_at=ctx.wall(), wall=ctx.wall)
             found: str | None = None
-            searched = False
-            try:
-                jobs = yield from find_jobs(ctx, provider, [upload_url], RECOVERY_SEARCH_LIMIT)
+            for sweep in range(1, RECOVERY_SWEEPS + 1):
+                yield Sleep(ctx.retry.backoff(sweep, ctx.random))
+                try:
+                    jobs = yield from find_jobs(
+                        ctx, provider, [upload_url], RECOVERY_SEARCH_LIMIT, observe=witness
+                    )
+                except APIError as list_err:
+                    logger.warning(
+                        "Could not search the job list after a lost create: %s", list_err
+                    )
+                    raise err from list_err  # cannot tell; its message says what to check
                 found = jobs.get(upload_url)
-                searched = True
-            except APIError as list_err:
-                logger.warning("Could not search the job list after a lost create: %s", list_err)
-            if not searched:
-                raise err  # cannot tell whether a job exists; its message says what to check
+                if found is not None or witness.fresh:
+                    break
             if found is not None:
                 logger.info("Create's answer was lost; found its job %s", found)
                 return (yield from get(ctx, provider, found))
+            if not witness.fresh or not _answered_in_time(err):
+                raise _may_exist(err, upload_url) from err
             logger.info("Create's answer was lost and no job was made; sending it again")
             continue
         return provider.parse_transcript(response)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _answered_in_time(err: APIError) -> bool:
+    """Whether the server had finished with the create when the error came (a reset or its own
+    500). After a timeout, or a gateway's 502/504, it may still be working on it: a job made
+    later than the witness would not be listed yet."""
+    if isinstance(err, RequestTimeoutError):
+        return False
+    return not (isinstance(err, APIStatusError) and err.status_code in {502, 504})
+
+
+def _may_exist(err: APIError, upload_url: str) -> APIError:
+    """The lost create's error, saying the job may exist and how to find it."""
+    cls = type(err) if isinstance(err, TransportError) else TransportError
+    cause = str(err).split(". The job may have been created")[0]  # send()'s generic note
+    error = cls(
+        f"{cause}. The job may have been created: the job list does not show it (yet), and it "
+        "may lag behind, so the create was not sent again. Look for it with "
+        f"find_transcripts([{upload_url!r}]) before resubmitting.",
+        request=err.request,
+    )
+    error.retryable = False
+    return error
+
+
 def find_jobs(
-    ctx: FlowContext, provider: Provider, audio_urls: Sequence[str], search_limit: int
+    ctx: FlowContext,
+    provider: Provider,
+    audio_urls: Sequence[str],
+    search_limit: int,
+    observe: ListWitness | None = None,
 ) -> Flow[dict[str, str]]:
     """Map each of ``audio_urls`` to the id of the newest job made from it, searching the
-    newest ``search_limit`` jobs page by page; URLs with no job are left out."""
+    newest ``search_limit`` jobs page by page; URLs with no job are left out. ``observe`` is
+    shown the first (newest) page."""
     wanted = set(audio_urls)
     found: dict[str, str] = {}
     request = provider.build_list({"limit": min(max(search_limit, 1), 200)})
     seen = 0
     while wanted and seen < search_limit:
-        page = provider.parse_list((yield from send(ctx, request)))
+        if observe is not None and seen == 0:
+            observe.asking()
+        response = yield from send(ctx, request)
+        page = provider.parse_list(response)
+        if observe is not None and seen == 0:
+            observe.saw(response, page)
         for item in page.transcripts:
             if item.audio_url in wanted:
                 wanted.discard(item.audio_url)
@@ -199,10 +248,14 @@ def find_jobs(
 
 
 def _send_for_job(
-    ctx: FlowContext, provider: Provider, request: Request, transcript_id: str
+    ctx: FlowContext,
+    provider: Provider,
+    request: Request,
+    transcript_id: str,
+    deadline: float | None = None,
 ) -> Flow[Response]:
     try:
-        return (yield from send(ctx, request))
+        return (yield from send(ctx, request, deadline=deadline))
     except APIStatusError as err:
         mapped = provider.map_status_error(err, transcript_id=transcript_id)
         if mapped is err:
@@ -210,9 +263,11 @@ def _send_for_job(
         raise mapped from err
 
 
-def get(ctx: FlowContext, provider: Provider, transcript_id: str) -> Flow[Transcript]:
+def get(
+    ctx: FlowContext, provider: Provider, transcript_id: str, deadline: float | None = None
+) -> Flow[Transcript]:
     response = yield from _send_for_job(
-        ctx, provider, provider.build_get(transcript_id), transcript_id
+        ctx, provider, provider.build_get(transcript_id), transcript_id, deadline
     )
     return provider.parse_transcript(response, transcript_id=transcript_id)
 
@@ -230,6 +285,9 @@ def wait(
     Transient failures while polling (already retried by ``send``) do not end the wait: the job
     is still running on the server, so the loop keeps polling until ``timeout`` or until
     :data:`MAX_CONSECUTIVE_POLL_FAILURES` polls in a row have failed.
+
+    ``timeout`` is a true bound: sleeps, each poll request and its retries (a ``Retry-After``
+    included) get only the time left, and a wait that would end past it is not started.
     """
     if timeout is not None and timeout < 0:
         raise InvalidInputError(f"poll_timeout must be >= 0 seconds or None, got {timeout}.")
@@ -242,20 +300,16 @@ def wait(
         if deadline is not None:
             remaining = deadline - ctx.monotonic()
             if remaining <= 0:
-                raise TranscriptionTimeoutError(
-                    f"Transcript {transcript.id} was still {transcript.status} after waiting "
-                    f"{timeout:g} s. The job keeps running on the server: fetch it later with "
-                    f"get_transcript({transcript.id!r}) or wait_for_completion().",
-                    transcript_id=transcript.id,
-                    transcript=transcript,
-                )
+                raise _timed_out(transcript, timeout)
             delay = min(delay, remaining)
         try:
             yield Sleep(delay)
-            transcript = yield from get(ctx, provider, transcript.id)
+            transcript = yield from get(ctx, provider, transcript.id, deadline)
             failures = 0
             if progress is not None:
                 progress.job("waiting", transcript)
+        except DeadlineReached as late:
+            raise _timed_out(transcript, timeout, late) from late.error
         except ClientClosedError as err:
             raise TranscriptionCancelledError(
                 f"Stopped waiting for transcript {transcript.id} because the client was closed. "
@@ -272,6 +326,27 @@ def wait(
     if progress is not None:
         progress.job("done", transcript)
     return transcript
+
+
+def _timed_out(
+    transcript: Transcript, timeout: float | None, late: DeadlineReached | None = None
+) -> TranscriptionTimeoutError:
+    why = ""
+    if late is not None and late.error is not None:
+        why = f" The last poll failed ({late.error})"
+        if late.delay is not None:
+            why += (
+                f" and the server asked to wait {late.delay:.3g} s before polling again "
+                "(Retry-After), past poll_timeout, so speechkit stopped there"
+            )
+        why += "."
+    return TranscriptionTimeoutError(
+        f"Transcript {transcript.id} was still {transcript.status} after waiting "
+        f"{timeout:g} s.{why} The job keeps running on the server: fetch it later with "
+        f"get_transcript({transcript.id!r}) or wait_for_completion().",
+        transcript_id=transcript.id,
+        transcript=transcript,
+    )
 
 
 def raise_for_failed(provider: Provider, transcript: Transcript) -> Transcript:

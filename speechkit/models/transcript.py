@@ -18,10 +18,11 @@ transcript stays a single pass of pydantic-core.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import Field, PrivateAttr
+from pydantic import BeforeValidator, Field, PrivateAttr
 
 from speechkit.models import _html
 from speechkit.models._base import SpeechkitModel
@@ -301,6 +302,15 @@ class SpeechUnderstanding(SpeechkitModel):
 # --- the transcript ----------------------------------------------------------------------------
 
 
+def _error_text(value: Any) -> Any:
+    """A failed job's ``error`` as text, whatever JSON type the server used."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("message"), str):
+        return value["message"]
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 class Transcript(SpeechkitModel):
     """A transcription job and, once ``status`` is ``completed``, its result.
 
@@ -318,8 +328,9 @@ class Transcript(SpeechkitModel):
     id: str
     """The job id on the provider."""
     status: OpenEnum[TranscriptStatus] = TranscriptStatus.queued
-    error: str | None = None
-    """Why the job failed, when ``status`` is ``error``."""
+    error: Annotated[str | None, BeforeValidator(_error_text)] = None
+    """Why the job failed, when ``status`` is ``error``. A non-text ``error`` (an object, a
+    number) is kept as its JSON text, so an odd answer never hides the job's outcome."""
     audio_url: str | None = None
     text: str | None = None
     words: list[Word] | None = None

@@ -1,7 +1,10 @@
-"""The ASGI middleware in front of every endpoint: it names the endpoint, records the request,
-adds latency, injects faults (see :mod:`speechkit.server.faults`) and checks HTTP auth with the
-scheme and error body of the endpoint's API family. Websocket auth is left to the websocket
-handlers, which must answer with protocol close codes.
+"""The ASGI middleware in front of every endpoint: it checks ``Host`` and ``Origin`` (see
+:mod:`speechkit.server.security`), names the endpoint, records the request, adds latency, injects
+faults (see :mod:`speechkit.server.faults`), checks HTTP auth with the scheme and error body of the
+endpoint's API family (every HTTP endpoint, control and download ones included, when the server
+has a key), and reads JSON bodies under a size and depth cap before the endpoint sees them.
+Websocket auth is left to the websocket handlers, which must answer with protocol close codes;
+idle v3 sessions are closed by the v3 handler.
 """
 
 from __future__ import annotations
@@ -21,6 +24,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from speechkit.server.auth import bearer_key_ok, raw_key_ok
 from speechkit.server.faults import EndpointFault
+from speechkit.server.security import (
+    host_allowed,
+    is_json_content_type,
+    json_too_deep,
+    origin_allowed,
+)
 from speechkit.server.state import ServerState
 
 __all__ = ["TRANSPORT_SCOPE_KEY", "SpeechkitMiddleware", "classify", "family_error"]
@@ -58,6 +67,21 @@ _ENDPOINTS: list[tuple[str, re.Pattern[str], str, str]] = [
         ("GET", r"/v1/stt/[^/]+", "aiml.get", "aiml"),
     ]
 ]
+
+
+#: Endpoints whose body is JSON (``aiml.create`` also takes multipart).
+_JSON_ENDPOINTS = frozenset(
+    {
+        "transcript.create",
+        "lemur.task",
+        "lemur.summary",
+        "lemur.question_answer",
+        "lemur.action_items",
+        "realtime.token",
+        "aiml.create",
+        "control.faults",
+    }
+)
 
 
 def classify(method: str, path: str) -> tuple[str, str]:
@@ -99,6 +123,9 @@ _PHRASES = {
     404: "Not found",
     408: "Request Timeout",
     409: "Conflict",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    421: "Misdirected Request",
     429: "Too Many Requests",
     500: "Internal Server Error",
     502: "Bad Gateway",
@@ -163,9 +190,66 @@ class SpeechkitMiddleware:
             return raw_key_ok(header, key)
         if family == "aiml":
             return bearer_key_ok(header, key)
-        if family == "control":
-            return raw_key_ok(header, key) or bearer_key_ok(header, key)
-        return True
+        # Control endpoints and downloads (uploads, redacted audio) take either scheme.
+        return raw_key_ok(header, key) or bearer_key_ok(header, key)
+
+    def _refused_origin(self, headers: Headers) -> str | None:
+        """Why a request is refused before anything else (wrong ``Host``, foreign ``Origin``)."""
+        config = self.state.config
+        host = headers.get("host")
+        if not host_allowed(host, config.allowed_hosts):
+            return (
+                "This server answers only requests addressed to a loopback name "
+                "(localhost, 127.0.0.1, ::1); add the host name to allowed_hosts "
+                "(--allowed-host) to allow it."
+            )
+        if not origin_allowed(headers.get("origin"), host, config.allowed_origins):
+            return (
+                "Cross-origin requests from web pages are refused; add the page's origin to "
+                "allowed_origins (--allowed-origin) to allow it."
+            )
+        return None
+
+    async def _json_body(
+        self, name: str, method: str, headers: Headers, receive: Receive
+    ) -> tuple[int, str] | Receive | None:
+        """For endpoints that take JSON: check the content type, read the body under
+        ``max_json_bytes``, refuse nesting deeper than ``max_json_depth``, and return a
+        ``receive`` that replays it. ``(status, message)`` when refused; None for other
+        endpoints."""
+        if method not in ("POST", "PUT", "PATCH") or name not in _JSON_ENDPOINTS:
+            return None
+        content_type = headers.get("content-type")
+        if name == "aiml.create" and (content_type or "").startswith("multipart/form-data"):
+            return None  # capped by the endpoint (max_upload_bytes)
+        config = self.state.config
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > config.max_json_bytes:
+            return 413, f"The request body is larger than {config.max_json_bytes} bytes."
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return 400, "The client disconnected."
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > config.max_json_bytes:
+                return 413, f"The request body is larger than {config.max_json_bytes} bytes."
+        if body and not is_json_content_type(content_type):
+            return 415, "Send the body as JSON, with Content-Type: application/json."
+        if json_too_deep(bytes(body), config.max_json_depth):
+            return 400, f"The JSON body is nested deeper than {config.max_json_depth} levels."
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()  # http.disconnect, once the client goes
+            replayed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        return replay
 
     async def _apply_fault(
         self,
@@ -200,13 +284,33 @@ class SpeechkitMiddleware:
         def log(status: int | None, fault: str | None = None) -> None:
             stats.record(method=method, path=path, endpoint=name, status=status, fault=fault)
 
+        headers = Headers(scope=scope)
+        refused = self._refused_origin(headers)
+        if refused is not None:
+            status = 421 if "loopback" in refused else 403
+            log(status)
+            await family_error(family, status, refused, path)(scope, receive, send)
+            return
         if family != "control":
             await self._delay()
         # Auth first: a rejected request does not use up a fault's ``times``.
-        if not self._authorized(family, Headers(scope=scope)):
+        if not self._authorized(family, headers):
             message = _AUTH_MESSAGES.get(family, "Unauthorized")
             log(401)
             await family_error(family, 401, message, path)(scope, receive, send)
+            return
+        checked = await self._json_body(name, method, headers, receive)
+        if isinstance(checked, tuple):
+            log(checked[0])
+            await family_error(family, checked[0], checked[1], path)(scope, receive, send)
+            return
+        if checked is not None:
+            receive = checked
+        if name in ("transcript.create", "aiml.create") and self.state.jobs.full():
+            log(429)
+            message = "Too many jobs are still running on this server; retry later."
+            retry = {"Retry-After": "1"}
+            await family_error(family, 429, message, path, retry)(scope, receive, send)
             return
         rule = None if family == "control" else self.state.faults.pick(name)
         if rule is not None:
@@ -235,6 +339,11 @@ class SpeechkitMiddleware:
         name, _ = classify("WS", path)
         stats = self.state.stats
         stats.arrived(name)
+        if self._refused_origin(Headers(scope=scope)) is not None:
+            await receive()  # websocket.connect
+            stats.record(method="WS", path=path, endpoint=name, status=403)
+            await send({"type": "websocket.close", "code": 1008, "reason": "Forbidden origin"})
+            return
         await self._delay()
         rule = self.state.faults.pick(name)
         if rule is not None:

@@ -35,6 +35,7 @@ import json
 import math
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -118,46 +119,69 @@ class _TooLarge(Exception):
     pass
 
 
-async def _bounded_body(request: Request, cap: int) -> bytes:
+def _capped(request: Request, cap: int) -> Callable[[], Awaitable[Message]]:
+    """The request's ``receive``, raising :class:`_TooLarge` once more than ``cap`` bytes came."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > cap:
         raise _TooLarge
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > cap:
-            raise _TooLarge
-    return bytes(body)
+    received = 0
+
+    async def receive() -> Message:
+        nonlocal received
+        message = await request.receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > cap:
+                raise _TooLarge
+        return message
+
+    return receive
 
 
-async def _read_create(request: Request, state: ServerState) -> tuple[dict[str, Any], bytes | None]:
-    # Read the body under the upload cap first; Starlette's form parser does not bound files.
-    raw = await _bounded_body(request, state.config.max_upload_bytes + 64 * 1024)
+async def _store_file(file: UploadFile, state: ServerState) -> str | None:
+    """Copy an uploaded part into the upload store (spooled to disk when big); its id, or None
+    when the part is empty."""
+    writer = state.uploads.writer()
+    try:
+        while chunk := await file.read(1024 * 1024):
+            await writer.write(chunk)
+        if not writer.size:
+            return None
+        return await writer.commit()
+    finally:
+        await writer.discard()
+
+
+async def _read_create(request: Request, state: ServerState) -> tuple[dict[str, Any], str | None]:
+    """The options, and the upload id of the audio part of a multipart body (None for JSON)."""
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
-
-        async def replay() -> Message:
-            return {"type": "http.request", "body": raw, "more_body": False}
-
+        # Parsed as it arrives (Starlette spools file parts to disk), under the upload cap.
+        receive = _capped(request, state.config.max_upload_bytes + 64 * 1024)
         try:
-            form = await Request(request.scope, replay).form(
+            form = await Request(request.scope, receive).form(
                 max_part_size=state.config.max_upload_bytes
             )
+        except _TooLarge:
+            raise
         except Exception as exc:  # MultiPartException and parser errors
             raise _Invalid(f"malformed multipart body: {exc}") from None
         try:
             options: dict[str, Any] = {}
-            data: bytes | None = None
+            upload_id: str | None = None
             for key, value in form.multi_items():
                 if isinstance(value, UploadFile):
                     if key not in ("audio", "file"):
                         raise _Invalid(f"unexpected file field {key!r} (use audio)")
-                    data = await value.read()
+                    upload_id = await _store_file(value, state)
+                    if upload_id is None:
+                        raise _Invalid("the file is empty")
                 else:
                     options[key] = value if key == "model" else _form_value(value)
-            return options, data
+            return options, upload_id
         finally:
             await form.close()
+    raw = await request.body()  # JSON: read under max_json_bytes by the middleware
     try:
         body = json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError):
@@ -171,7 +195,7 @@ async def create(request: Request) -> Response:
     state = get_state(request)
     path = request.url.path
     try:
-        options, data = await _read_create(request, state)
+        options, upload_id = await _read_create(request, state)
         model = options.pop("model", None)
         if not isinstance(model, str) or not model:
             raise _Invalid("model is required")
@@ -181,7 +205,7 @@ async def create(request: Request) -> Response:
         url = options.pop("url", None)
         options.pop("audio", None)
         options.pop("file", None)
-        if (url is None) == (data is None):
+        if (url is None) == (upload_id is None):
             raise _Invalid("provide either url or an audio file, exactly one")
         if url is not None and (not isinstance(url, str) or "://" not in url):
             raise _Invalid("url must be a URL")
@@ -190,13 +214,9 @@ async def create(request: Request) -> Response:
     except _TooLarge:
         limit = state.config.max_upload_bytes
         return aiml_error(413, f"Payload too large: the limit is {limit} bytes", path)
-    if data is not None:
-        if not data:
-            return aiml_error(400, "Body validation error!", path, details="the file is empty")
-        try:
-            upload_id = state.uploads.put(data)
-        except UploadTooLarge as exc:
-            return aiml_error(413, f"Payload too large: {exc}", path)
+    except UploadTooLarge as exc:
+        return aiml_error(413, f"Payload too large: {exc}", path)
+    if upload_id is not None:
         url = f"{str(request.base_url).rstrip('/')}{UPLOAD_PATH_PREFIX}{upload_id}"
     assert isinstance(url, str)
     params = options

@@ -46,6 +46,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 import re
 import uuid
 import wave
@@ -70,10 +71,13 @@ from speechkit.server._transcript import (
     validate_transcript_params,
 )
 from speechkit.server.jobs import Job, JobStatus
+from speechkit.server.security import UrlRefused, fetch
 from speechkit.server.state import ServerState, get_state
 from speechkit.server.uploads import UPLOAD_PATH_PREFIX, UploadTooLarge
 
 __all__ = ["base_url", "error", "routes"]
+
+logger = logging.getLogger("speechkit.server")
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -149,6 +153,7 @@ def _webhook_hook(
             status=job.status.value,
             header=header,
             http_timeout=state.config.webhook_timeout,
+            policy=state.config.outbound_policy,
         )
 
     return deliver

@@ -13,13 +13,37 @@ options make it a test double for other processes; they can also be changed whil
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["build_parser", "main"]
+__all__ = ["API_KEY_ENV", "build_parser", "main"]
+
+#: Environment variable the key is read from when no --api-key/--api-key-file is given.
+API_KEY_ENV = "SPEECHKIT_SERVER_API_KEY"
+
+
+def _api_key(args: argparse.Namespace) -> str | None:
+    """The key from --api-key, --api-key-file or the environment; an empty one is an error."""
+    if args.api_key is not None and args.api_key_file is not None:
+        raise ValueError("give --api-key or --api-key-file, not both")
+    if args.api_key_file is not None:
+        try:
+            with open(args.api_key_file, encoding="utf-8") as file:
+                key: str | None = file.read().strip()
+        except OSError as exc:
+            raise ValueError(f"cannot read --api-key-file: {exc.strerror}") from None
+        source = "--api-key-file"
+    elif args.api_key is not None:
+        key, source = args.api_key, "--api-key"
+    else:
+        key, source = os.environ.get(API_KEY_ENV), API_KEY_ENV
+    if key is not None and not key.strip():
+        raise ValueError(f"the key from {source} is empty; give a non-empty key or none at all")
+    return key
 
 
 def _latency(text: str) -> tuple[float, float]:
@@ -96,8 +120,51 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", help="whisper: a CTranslate2 Whisper model folder (default: bundled tiny.en)"
     )
     parser.add_argument("--fixed-text", help="the text the fixed engine always recognizes")
-    parser.add_argument("--api-key", help="require this key (default: no auth)")
+    parser.add_argument(
+        "--api-key",
+        help="require this key (default: no auth). Other users can see a command line: prefer "
+        f"--api-key-file or the {API_KEY_ENV} environment variable",
+    )
+    parser.add_argument(
+        "--api-key-file", metavar="PATH", help="require the key stored in this file"
+    )
     parser.add_argument("--max-upload-mb", type=float, help="cap for one upload, in MiB")
+    safety = parser.add_argument_group(
+        "safety (the defaults keep web pages and the local network out; see docs/local-server.md)"
+    )
+    safety.add_argument(
+        "--allow-file-urls",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="accept file:// audio URLs for regular files under DIR. Repeatable.",
+    )
+    safety.add_argument(
+        "--allow-private-urls",
+        action="store_true",
+        help="let audio_url and webhook_url reach loopback and private addresses",
+    )
+    safety.add_argument(
+        "--allowed-url-host",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="let audio_url and webhook_url reach this host even if it is private. Repeatable.",
+    )
+    safety.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="answer requests whose Host is NAME, besides loopback names ('*': any). Repeatable.",
+    )
+    safety.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="let web pages from ORIGIN (http://localhost:3000) call the server. Repeatable.",
+    )
     faults = parser.add_argument_group("fault injection")
     faults.add_argument(
         "--latency", type=_latency, metavar="SECONDS[:JITTER]", help="delay every request"
@@ -170,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(arguments)
         faults = _fault_config(args)
+        api_key = _api_key(args)
     except SystemExit as exc:  # --help or a usage error (already printed)
         return int(exc.code or 0)
     except ValueError as exc:
@@ -182,6 +250,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     options: dict[str, Any] = {}
     if args.max_upload_mb:
         options["max_upload_bytes"] = int(args.max_upload_mb * 1024 * 1024)
+    if args.allow_file_urls:
+        options["allow_file_urls"] = True
+        options["file_url_roots"] = tuple(args.allow_file_urls)
+    options["allow_private_urls"] = args.allow_private_urls
+    options["allowed_url_hosts"] = tuple(args.allowed_url_host)
+    options["allowed_hosts"] = tuple(args.allowed_host)
+    options["allowed_origins"] = tuple(args.allowed_origin)
     try:
         engine_options = _engine_options(args)
     except ValueError as exc:
@@ -192,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
         engine=args.engine,
         engine_options=engine_options,
-        api_key=args.api_key,
+        api_key=api_key,
         faults=faults,
         log_level=args.log_level,
         **options,

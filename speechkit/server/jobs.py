@@ -33,6 +33,7 @@ from typing import Any
 from speechkit.engines.audio import decode_audio
 from speechkit.engines.base import Engine, EngineError, RecognitionResult
 from speechkit.server.faults import FaultConfig
+from speechkit.server.security import OutboundPolicy
 from speechkit.server.uploads import AudioSourceError, UploadStore, load_audio
 
 __all__ = ["Job", "JobContext", "JobStatus", "JobStore", "run_job", "utcnow"]
@@ -100,17 +101,37 @@ class Job:
 
 
 class JobStore:
-    """All jobs by id, in creation order, with creation counters (thread-safe)."""
+    """All jobs by id, in creation order, with creation counters (thread-safe).
 
-    def __init__(self) -> None:
+    At most ``max_jobs`` are kept: adding one past that forgets the oldest *finished* job
+    (running ones are never dropped; :meth:`full` tells when every kept job still runs).
+    """
+
+    def __init__(self, *, max_jobs: int | None = None) -> None:
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._created: Counter[str] = Counter()
+        self.max_jobs = max_jobs
 
     def add(self, job: Job) -> None:
         with self._lock:
             self._jobs[job.id] = job
             self._created[job.api] += 1
+            if self.max_jobs is not None and len(self._jobs) > self.max_jobs:
+                self._evict(len(self._jobs) - self.max_jobs)
+
+    def _evict(self, count: int) -> None:  # call with the lock held
+        for job_id in [j.id for j in self._jobs.values() if j.done][:count]:
+            job = self._jobs.pop(job_id)
+            job.pcm = None
+            logger.debug("forgot job %s: over max_jobs (%s)", job_id, self.max_jobs)
+
+    def full(self) -> bool:
+        """Whether ``max_jobs`` unfinished jobs are kept already (a new one would not fit)."""
+        with self._lock:
+            if self.max_jobs is None or len(self._jobs) < self.max_jobs:
+                return False
+            return not any(job.done for job in self._jobs.values())
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:
@@ -144,6 +165,8 @@ class JobContext:
     max_fetch_bytes: int
     fetch_timeout: float
     allow_file_urls: bool
+    file_url_roots: tuple[str, ...] = ()
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
     slots: asyncio.Semaphore | None = None
     on_done: Callable[[Job], Awaitable[None]] | None = None
 
@@ -161,6 +184,8 @@ async def _recognize(job: Job, ctx: JobContext) -> RecognitionResult:
         max_bytes=ctx.max_fetch_bytes,
         fetch_seconds=ctx.fetch_timeout,
         allow_file_urls=ctx.allow_file_urls,
+        file_url_roots=ctx.file_url_roots,
+        outbound=ctx.outbound,
     )
     job.audio_sha256 = hashlib.sha256(data).hexdigest()
     rate = ctx.engine.sample_rate

@@ -391,8 +391,10 @@ async def streaming_ws(ws: WebSocket) -> None:
         terminated = False
         while channel.open:
             limit = deadline
-            if session.inactivity is not None:
-                limit = min(limit, session.last_audio + session.inactivity)
+            # Without the client's inactivity_timeout, the server's idle cap still frees the
+            # engine stream of a session that went quiet (ServerConfig.realtime_v3_idle_timeout).
+            idle = session.inactivity or state.config.realtime_v3_idle_timeout
+            limit = min(limit, session.last_audio + idle)
             try:
                 message = await channel.receive(max(0.0, limit - time.monotonic()))
             except TimeoutError:

@@ -28,10 +28,12 @@ import time
 from types import TracebackType
 from typing import Any, Self
 
+import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+from speechkit._core.redact import Redactor
 from speechkit.engines.base import Engine
 from speechkit.server._middleware import TRANSPORT_SCOPE_KEY
 from speechkit.server.app import create_app
@@ -55,9 +57,13 @@ def _inject_transport(protocol: Any) -> None:
 
 
 class _HTTPProtocol(H11Protocol):
+    #: Seconds a connection may take to send a request's head; None: no limit.
+    head_timeout: float | None = None
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _inject_transport(self)
+        self._head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: Any) -> None:
         # uvicorn writes a response's head and body separately; without TCP_NODELAY, Nagle's
@@ -67,6 +73,62 @@ class _HTTPProtocol(H11Protocol):
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().connection_made(transport)
+        self._arm_head_timer()
+
+    # uvicorn times out idle keep-alive connections but not a request head sent one byte at a
+    # time (each byte cancels the keep-alive timer): a head must be complete within
+    # ``head_timeout`` seconds of the connection opening or of its first byte.
+    def _arm_head_timer(self) -> None:
+        if self._head_timer is None and self.head_timeout is not None:
+            self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            logger.info("closing a connection that did not send a request head in time")
+            self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        if self.conn.their_state is h11.IDLE:
+            self._arm_head_timer()
+        super().data_received(data)
+        if self._head_timer is not None and self.conn.their_state is not h11.IDLE:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        super().connection_lost(exc)
+
+
+class _SecretLogFilter(logging.Filter):
+    """Masks the server key, tokens and auth header values in uvicorn's and websockets' logs
+    (at debug level they print request heads)."""
+
+    def __init__(self, api_key: str | None) -> None:
+        super().__init__()
+        self._redactor = Redactor([api_key])
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self._redactor.text(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+#: Loggers that may print request heads (``authorization``, ``?token=``) at debug level.
+_HEAD_LOGGERS = (
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+    "websockets",
+    "websockets.server",
+    "websockets.protocol",
+    "speechkit.server",
+)
 
 
 class _WebSocketProtocol(WebSocketsSansIOProtocol):
@@ -87,14 +149,18 @@ class LocalServer:
             :class:`~speechkit.engines.base.Engine`. A server
             closes engines it created; an engine you pass in stays yours to close.
         engine_options: keyword arguments for ``create_engine`` (e.g. ``{"text": "hi"}``).
-        api_key: key clients must send; None leaves the server open.
+        api_key: key clients must send on every endpoint (control and downloads included);
+            None leaves the server open. An empty key is refused (ValueError).
         faults: a :class:`FaultConfig` (kept live) or a dict of its fields.
         close_engine: close the engine on shutdown; by default only an engine the server created.
         startup_timeout: seconds ``start()`` waits for the port to accept connections.
         shutdown_timeout: seconds ``close()`` waits before forcing the shutdown.
         log_level: uvicorn's log level.
         **config_options: other :class:`~speechkit.server.state.ServerConfig` fields
-            (``max_upload_bytes``, ``aiml_retention``, ``max_concurrent_jobs``, ...).
+            (``max_upload_bytes``, ``aiml_retention``, ``max_concurrent_jobs``, and the safety
+            settings ``allow_private_urls``, ``allow_file_urls``/``file_url_roots``,
+            ``allowed_hosts``, ``allowed_origins``, ...; see docs/local-server.md). The host
+            the server binds is added to ``allowed_hosts``.
     """
 
     def __init__(
@@ -112,6 +178,8 @@ class LocalServer:
         log_level: str = "warning",
         **config_options: Any,
     ) -> None:
+        if api_key is not None and not api_key.strip():
+            raise ValueError("api_key is empty: pass a non-empty key, or None for an open server")
         self.host = host
         self._requested_port = port
         self._engine_spec = engine
@@ -132,6 +200,7 @@ class LocalServer:
         self._thread: threading.Thread | None = None
         self._state: ServerState | None = None
         self._port: int | None = None
+        self._log_filter: logging.Filter | None = None
         self._lock = threading.Lock()
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -151,24 +220,36 @@ class LocalServer:
                 sock.close()
                 raise
             self._port = sock.getsockname()[1]
+            options = dict(self._config_options)
+            if self.host not in ("0.0.0.0", "::", ""):  # the address it was started on
+                options["allowed_hosts"] = (*options.get("allowed_hosts", ()), self.host)
+            # Its own address: an audio_url on this server (an upload URL) may be fetched.
+            own = f"{self.host.strip('[]')}:{self._port}"
+            options["allowed_url_hosts"] = (*options.get("allowed_url_hosts", ()), own)
             try:
                 config = ServerConfig(
                     engine=engine,
                     api_key=self.api_key,
                     faults=self.faults,
                     close_engine=owned if self._close_engine is None else self._close_engine,
-                    **self._config_options,
+                    **options,
                 )
-            except TypeError:  # an unknown option
+            except (TypeError, ValueError):  # an unknown option or a bad value
                 sock.close()
                 if owned:
                     asyncio.run(engine.aclose())
                 raise
             app = create_app(config)
             self._state = app.state.speechkit
+            http_protocol = type(
+                "_HTTPProtocol", (_HTTPProtocol,), {"head_timeout": config.request_head_timeout}
+            )
+            self._log_filter = _SecretLogFilter(self.api_key)
+            for name in _HEAD_LOGGERS:
+                logging.getLogger(name).addFilter(self._log_filter)
             uv_config = uvicorn.Config(
                 app,
-                http=_HTTPProtocol,
+                http=http_protocol,
                 ws=_WebSocketProtocol,
                 lifespan="on",
                 log_config=None,
@@ -217,6 +298,9 @@ class LocalServer:
         if server is None or thread is None:
             return
         server.should_exit = True
+        if self._log_filter is not None:
+            for name in _HEAD_LOGGERS:
+                logging.getLogger(name).removeFilter(self._log_filter)
         thread.join(self.shutdown_timeout)
         if thread.is_alive():
             logger.warning("forcing the local speech server to stop")

@@ -16,6 +16,7 @@ from speechkit.engines.base import Engine
 from speechkit.server.auth import TokenStore
 from speechkit.server.faults import FaultConfig
 from speechkit.server.jobs import Job, JobContext, JobStore, run_job
+from speechkit.server.security import OutboundPolicy
 from speechkit.server.stats import SendLog, ServerStats
 from speechkit.server.uploads import UploadStore
 
@@ -42,7 +43,24 @@ class ServerConfig:
             being kept in memory.
         max_fetch_bytes: cap for audio fetched from an ``audio_url``.
         fetch_timeout: seconds allowed to fetch one remote ``audio_url``.
-        allow_file_urls: accept ``file://`` audio URLs (a local-only extension).
+        allow_file_urls: accept ``file://`` audio URLs (a local-only extension; off by default).
+            Only regular files under ``file_url_roots`` are read.
+        file_url_roots: folders ``file://`` audio URLs may read from (with ``allow_file_urls``).
+        allow_private_urls: let ``audio_url`` and ``webhook_url`` reach loopback, private and
+            link-local addresses (off: the server cannot be used to probe the local network).
+        allowed_url_hosts: hosts (``name`` or ``name:port``) ``audio_url``/``webhook_url`` may
+            reach even when they are not public.
+        allowed_hosts: ``Host`` names answered besides the loopback names (``"*"``: any).
+        allowed_origins: browser origins (``http://localhost:3000``) allowed to call the server
+            (``"*"``: any); other requests with an ``Origin`` header get 403.
+        max_json_bytes: cap for a JSON request body (413 above it).
+        max_json_depth: deepest nesting accepted in a JSON body (400 above it).
+        max_jobs: jobs kept; past it the oldest finished jobs are forgotten.
+        max_uploads: uploads kept; past it the oldest uploads are forgotten.
+        realtime_v3_idle_timeout: seconds a v3 session may go without audio when the client set
+            no ``inactivity_timeout``; it then ends like an inactivity timeout.
+        request_head_timeout: seconds a connection may take to send a request's head (line and
+            headers); slower connections are closed.
         max_concurrent_jobs: jobs recognized at once (others stay ``queued``); None: no limit.
         aiml_retention: seconds an AIML result stays readable (the service keeps them 1 h).
         redacted_audio_retention: seconds redacted audio stays available (the service: 24 h).
@@ -66,7 +84,18 @@ class ServerConfig:
     upload_spool_bytes: int = 16 * MiB
     max_fetch_bytes: int = 256 * MiB
     fetch_timeout: float = 30.0
-    allow_file_urls: bool = True
+    allow_file_urls: bool = False
+    file_url_roots: tuple[str, ...] = ()
+    allow_private_urls: bool = False
+    allowed_url_hosts: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    max_json_bytes: int = 8 * MiB
+    max_json_depth: int = 400
+    max_jobs: int = 10_000
+    max_uploads: int = 1_000
+    realtime_v3_idle_timeout: float = 600.0
+    request_head_timeout: float = 10.0
     max_concurrent_jobs: int | None = None
     aiml_retention: float = 3600.0
     redacted_audio_retention: float = 24 * 3600.0
@@ -77,6 +106,24 @@ class ServerConfig:
     realtime_send_log: bool = False
     warm_up: bool = True
 
+    def __post_init__(self) -> None:
+        if self.api_key is not None and not self.api_key.strip():
+            raise ValueError(
+                "api_key is empty: pass a non-empty key, or None to leave the server open"
+            )
+        for name in ("max_jobs", "max_uploads", "max_json_bytes", "max_json_depth"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        self.file_url_roots = tuple(str(root) for root in self.file_url_roots)
+        self.allowed_url_hosts = tuple(h.lower() for h in self.allowed_url_hosts)
+        self.allowed_hosts = tuple(self.allowed_hosts)
+        self.allowed_origins = tuple(self.allowed_origins)
+
+    @property
+    def outbound_policy(self) -> OutboundPolicy:
+        """Where ``audio_url`` fetches and webhooks may go (see :mod:`.security`)."""
+        return OutboundPolicy(self.allow_private_urls, frozenset(self.allowed_url_hosts))
+
 
 class ServerState:
     """Shared state of one app: jobs, uploads, tokens, stats and background tasks."""
@@ -85,11 +132,12 @@ class ServerState:
         self.config = config
         self.engine = config.engine
         self.faults = config.faults
-        self.jobs = JobStore()
+        self.jobs = JobStore(max_jobs=config.max_jobs)
         self.uploads = UploadStore(
             max_file_bytes=config.max_upload_bytes,
             max_total_bytes=config.max_upload_store_bytes,
             spool_bytes=config.upload_spool_bytes,
+            max_uploads=config.max_uploads,
         )
         self.tokens = TokenStore()
         self.stats = ServerStats()
@@ -111,6 +159,8 @@ class ServerState:
             max_fetch_bytes=self.config.max_fetch_bytes,
             fetch_timeout=self.config.fetch_timeout,
             allow_file_urls=self.config.allow_file_urls,
+            file_url_roots=self.config.file_url_roots,
+            outbound=self.config.outbound_policy,
             slots=self._slots,
             on_done=on_done,
         )

@@ -2,15 +2,19 @@
 
 Uploads up to ``spool_bytes`` live in memory; bigger ones are streamed to a file in a temporary
 directory the store owns (removed by :meth:`UploadStore.close`), so a 1 GiB upload never sits in
-the server's memory. There is a cap per file and a cap on the whole store (oldest uploads are
-*not* evicted: a full store answers 413, so an ``upload_url`` never silently stops working;
-``DELETE /_speechkit/uploads`` empties it). ``upload_url`` is ``{base_url}/upload/{uuid}``, the
-local twin of ``https://cdn.assemblyai.com/upload/<uuid>``; it can be fetched with a plain GET,
+the server's memory. There is a cap per file and a cap on the whole store's bytes (a store full
+of bytes answers 413, it does not evict; ``DELETE /_speechkit/uploads`` empties it), and a cap on
+the number of uploads kept (``max_uploads``): past it the oldest uploads are forgotten, so a
+client that never deletes cannot grow the server without bound. ``upload_url`` is
+``{base_url}/upload/{uuid}``, the local twin of ``https://cdn.assemblyai.com/upload/<uuid>``; it
+can be fetched with a GET (with the server's key, when it has one),
 and a job whose ``audio_url`` has that path is served from the store without a network round
 trip, whatever host name the client used.
 
-Remote fetches use httpx with a timeout and a size cap. ``file://`` URLs are a local-only
-extension (the real service cannot read your disk); they can be turned off.
+Remote fetches use httpx with a total deadline and a size cap, and only reach the addresses
+:mod:`speechkit.server.security` allows (every redirect re-checked). ``file://`` URLs are a
+local-only extension (the real service cannot read your disk), off by default; when on, only
+regular files under the allowed folders are read.
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ import threading
 import uuid
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
+
+from speechkit.server.security import OutboundPolicy, UrlRefused, fetch, read_file_url
 
 __all__ = [
     "UPLOAD_PATH_PREFIX",
@@ -65,8 +71,14 @@ class UploadStore:
     """
 
     def __init__(
-        self, *, max_file_bytes: int, max_total_bytes: int, spool_bytes: int = 16 * 1024 * 1024
+        self,
+        *,
+        max_file_bytes: int,
+        max_total_bytes: int,
+        spool_bytes: int = 16 * 1024 * 1024,
+        max_uploads: int | None = None,
     ) -> None:
+        self.max_uploads = max_uploads
         self.max_file_bytes = max_file_bytes
         self.max_total_bytes = max_total_bytes
         self.spool_bytes = spool_bytes
@@ -91,7 +103,19 @@ class UploadStore:
             self._files[upload_id] = data
             self._sizes[upload_id] = len(data)
             self._total += len(data)
+            stale = self._evict()
+        _unlink(stale)
         return upload_id
+
+    def _evict(self) -> list[Path]:  # call with the lock held; returns files to delete
+        stale: list[Path] = []
+        while self.max_uploads is not None and len(self._files) > self.max_uploads:
+            upload_id = next(iter(self._files))
+            item = self._files.pop(upload_id)
+            self._total -= self._sizes.pop(upload_id)
+            if isinstance(item, Path):
+                stale.append(item)
+        return stale
 
     def writer(self) -> UploadWriter:
         """Start receiving an upload in pieces (see :class:`UploadWriter`)."""
@@ -172,6 +196,14 @@ class UploadStore:
             self._files[upload_id] = item
             self._sizes[upload_id] = size
             self._total += size
+            stale = self._evict()
+        _unlink(stale)
+
+
+def _unlink(files: list[Path]) -> None:
+    for file in files:
+        with contextlib.suppress(OSError):
+            file.unlink()
 
 
 class UploadWriter:
@@ -272,6 +304,8 @@ class UploadWriter:
 
 def _download_error(url: str) -> AudioSourceError:
     # The wording of the real service's download failure (see transcript.error.SYNTHETIC.json).
+    # The same for every failure (refused, closed port, error status, timeout, too large), so a
+    # job's error cannot be used to probe which ports or hosts answer.
     return AudioSourceError(
         f"Download error, unable to download {url}. "
         "Please make sure the file exists and is accessible from the internet."
@@ -285,6 +319,8 @@ async def load_audio(
     max_bytes: int,
     fetch_seconds: float,
     allow_file_urls: bool,
+    file_url_roots: tuple[str, ...] = (),
+    outbound: OutboundPolicy | None = None,
 ) -> bytes:
     """Return the bytes behind ``url`` or raise :class:`AudioSourceError`."""
     parts = urlsplit(url)
@@ -300,43 +336,49 @@ async def load_audio(
             return data
     if parts.scheme == "file":
         if not allow_file_urls:
-            raise AudioSourceError("file:// audio URLs are disabled on this server")
-        return await asyncio.to_thread(_read_file, url, unquote(parts.path), max_bytes)
+            raise AudioSourceError(
+                "file:// audio URLs are disabled on this server (start it with "
+                "--allow-file-urls DIR to read files under DIR)"
+            )
+        try:
+            return await asyncio.to_thread(read_file_url, url, file_url_roots, max_bytes)
+        except UrlRefused as exc:
+            raise AudioSourceError(f"Could not read the audio: {exc}.") from None
     if parts.scheme in ("http", "https"):
         try:
             # httpx's timeout is per read; bound the whole download too (a slow trickle).
             async with asyncio.timeout(fetch_seconds):
-                return await _fetch(url, max_bytes=max_bytes, fetch_seconds=fetch_seconds)
+                return await _fetch(
+                    url,
+                    max_bytes=max_bytes,
+                    fetch_seconds=fetch_seconds,
+                    policy=outbound or OutboundPolicy(),
+                )
         except TimeoutError:
             raise _download_error(url) from None
+        except UrlRefused as exc:
+            raise AudioSourceError(f"Download refused: {exc}.") from None
     raise _download_error(url)
 
 
-def _read_file(url: str, path: str, max_bytes: int) -> bytes:
+async def _fetch(
+    url: str, *, max_bytes: int, fetch_seconds: float, policy: OutboundPolicy
+) -> bytes:
     try:
-        file = Path(path)
-        if file.stat().st_size > max_bytes:
-            raise AudioSourceError(f"Audio file at {url} is larger than {max_bytes} bytes")
-        return file.read_bytes()
-    except OSError:
-        raise _download_error(url) from None
-
-
-async def _fetch(url: str, *, max_bytes: int, fetch_seconds: float) -> bytes:
-    try:
-        async with (
-            httpx.AsyncClient(timeout=fetch_seconds, follow_redirects=True) as client,
-            client.stream("GET", url) as response,
-        ):
-            if response.status_code != 200:
-                raise _download_error(url)
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise AudioSourceError(f"Audio file at {url} is larger than {max_bytes} bytes")
-                chunks.append(chunk)
-            return b"".join(chunks)
+        async with httpx.AsyncClient(timeout=fetch_seconds) as client:
+            response = await fetch(client, "GET", url, policy, what="audio_url")
+            try:
+                if response.status_code != 200:
+                    raise _download_error(url)
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise _download_error(url)
+                    chunks.append(chunk)
+                return b"".join(chunks)
+            finally:
+                await response.aclose()
     except httpx.HTTPError:
         raise _download_error(url) from None

@@ -9,11 +9,16 @@ delivery failed) is reported as the job's ``webhook_status_code``. Every deliver
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 
 import httpx
 
+from speechkit.server.security import OutboundPolicy, UrlRefused, fetch
+
 __all__ = ["deliver"]
+
+logger = logging.getLogger("speechkit.server")
 
 #: One client per event loop, so thousands of deliveries share connections (a client per
 #: delivery costs a TLS context each, enough to slow a busy server).
@@ -37,16 +42,22 @@ async def deliver(
     status: str,
     header: tuple[str, str] | None,
     http_timeout: float,
+    policy: OutboundPolicy,
 ) -> int | None:
-    """POST one delivery; return the receiver's status code, or ``None`` if it failed."""
+    """POST one delivery; return the receiver's status code, or ``None`` if it failed.
+
+    ``http_timeout`` is a total deadline for the delivery; the URL (and every redirect) must be
+    allowed by ``policy``.
+    """
     headers = dict([header]) if header else {}
+    body = {"transcript_id": transcript_id, "status": status}
     try:
-        response = await _client().post(
-            url,
-            json={"transcript_id": transcript_id, "status": status},
-            headers=headers,
-            timeout=http_timeout,
-        )
-    except httpx.HTTPError:
+        async with asyncio.timeout(http_timeout):
+            response = await fetch(
+                _client(), "POST", url, policy, what="webhook_url", json=body, headers=headers
+            )
+            await response.aclose()
+    except (httpx.HTTPError, UrlRefused, TimeoutError) as exc:
+        logger.info("webhook for job %s not delivered: %s", transcript_id, type(exc).__name__)
         return None
     return response.status_code

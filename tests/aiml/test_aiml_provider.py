@@ -328,7 +328,7 @@ def test_get_request_and_404() -> None:
     mapped = p.map_status_error(plain, transcript_id="abc-1")
     assert isinstance(mapped, NotFoundError)
     assert "1 hour" in str(mapped)
-    assert mapped.request is request
+    assert mapped.request == request  # a copy with secrets masked (none here)
     info = pytest.ExceptionInfo.from_exc_info((type(mapped), mapped, None))
     assert info.value.status_code == 404
     assert info.value.request_id == "r1"

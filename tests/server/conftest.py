@@ -22,6 +22,7 @@ from speechkit.engines.base import (
     StreamEvent,
 )
 from speechkit.server.runner import LocalServer
+from speechkit.testing import fixture_server_options
 
 SCRIPT = "hello world this is a test of the local server"
 WORD_MS = 200  # the scripted stream reveals one word per 200 ms of audio
@@ -180,7 +181,7 @@ def pcm() -> Callable[..., bytes]:
 
 def _start(**kwargs: Any) -> LocalServer:
     kwargs.setdefault("engine", ScriptEngine())
-    return LocalServer(**kwargs).start()
+    return LocalServer(**{**fixture_server_options(), **kwargs}).start()
 
 
 @pytest.fixture(scope="module")
