@@ -18,8 +18,8 @@ transcript stays a single pass of pydantic-core.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, Self
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import Field, PrivateAttr
 
@@ -40,6 +40,9 @@ from speechkit.models.enums import (
     SummaryType,
     TranscriptStatus,
 )
+
+if TYPE_CHECKING:
+    from speechkit.models.assemblyai import Paragraph, Sentence, WordSearchMatch
 
 __all__ = [
     "AutoHighlightResult",
@@ -493,6 +496,79 @@ class Transcript(SpeechkitModel):
             if word.speaker is not None:
                 found.add(word.speaker)
         return sorted(found)
+
+    # --- computed locally from the words (AssemblyAI's SDK names) --------------------------------
+    #
+    # These need no transcriber: they run speechkit._core.text over ``words``, the rules the
+    # local server and the AIML provider use. The transcriber's methods of the same names fetch
+    # the service's own versions instead.
+
+    def export_subtitles_srt(self, chars_per_caption: int | None = None) -> str:
+        """SRT subtitles built locally from :attr:`words`, in AssemblyAI's format.
+
+        Matches the service's output on its spec example; use
+        ``transcriber.export_subtitles_srt(transcript)`` for the service's own file.
+
+        Args:
+            chars_per_caption: Maximum characters per caption, counting spaces (default 70).
+
+        Raises:
+            NotSupportedError: The transcript has no words (not completed, or a text-only model).
+            InvalidInputError: ``chars_per_caption`` is not a positive integer.
+        """
+        from speechkit._core import text
+
+        return text.subtitles(self, "srt", chars_per_caption)
+
+    def export_subtitles_vtt(self, chars_per_caption: int | None = None) -> str:
+        """WebVTT subtitles built locally from :attr:`words`; see :meth:`export_subtitles_srt`."""
+        from speechkit._core import text
+
+        return text.subtitles(self, "vtt", chars_per_caption)
+
+    def get_sentences(self) -> list[Sentence]:
+        """The transcript split into sentences, built locally from :attr:`words` (times in ms).
+
+        ``transcriber.get_sentences(transcript)`` asks the service instead.
+
+        Raises:
+            NotSupportedError: The transcript has no words.
+        """
+        from speechkit._core import text
+
+        return text.sentences(self).sentences
+
+    def get_paragraphs(self) -> list[Paragraph]:
+        """The transcript split into paragraphs, built locally from :attr:`words` (times in ms).
+
+        Raises:
+            NotSupportedError: The transcript has no words.
+        """
+        from speechkit._core import text
+
+        return text.paragraphs(self).paragraphs
+
+    def word_search(self, words: Sequence[str] | str) -> list[WordSearchMatch]:
+        """Where each word or phrase occurs, searched locally in :attr:`words`.
+
+        Case and punctuation are ignored; a phrase matches consecutive words. One match per
+        query, in query order, with ``count``, ``timestamps`` (``[start, end]`` in ms) and
+        ``indexes`` into :attr:`words`.
+
+        Args:
+            words: A word or phrase, or a list of them.
+
+        Raises:
+            NotSupportedError: The transcript has no words.
+            InvalidInputError: ``words`` is not a string or a list of strings.
+        """
+        from speechkit._core import text
+        from speechkit.errors import InvalidInputError
+
+        queries = [words] if isinstance(words, str) else list(words)
+        if not all(isinstance(q, str) for q in queries):
+            raise InvalidInputError("word_search(words=...) takes a string or a list of strings.")
+        return text.word_search(self, queries).matches
 
     # --- display -------------------------------------------------------------------------------
 
