@@ -66,6 +66,15 @@ def _positive(name: str, value: float | None) -> float | None:
     return value
 
 
+def as_config(config: Any) -> TranscriptionConfig | None:
+    """A config argument as a checked TranscriptionConfig (a dict of options is accepted)."""
+    if config is None:
+        return None
+    from speechkit.config import as_config as convert
+
+    return convert(config)
+
+
 def check_poll_timeout(poll_timeout: float | None) -> None:
     if poll_timeout is not None and poll_timeout < 0:
         raise InvalidInputError(f"poll_timeout must be >= 0 seconds or None, got {poll_timeout}.")
@@ -92,7 +101,7 @@ class TranscriberBase:
         self._provider, self._owned_server = resolve_provider(
             provider, api_key=api_key, base_url=base_url, model=model
         )
-        self.config = config
+        self.config = as_config(config)
         self._timeout = _positive("http_timeout", http_timeout) or settings.http_timeout
         interval = _positive("polling_interval", polling_interval) or settings.polling_interval
         cap = _positive("polling_max_interval", polling_max_interval)
@@ -124,7 +133,7 @@ class TranscriberBase:
 
     # -- flows -------------------------------------------------------------------------------
     def _config(self, config: TranscriptionConfig | None) -> TranscriptionConfig | None:
-        return config if config is not None else self.config
+        return as_config(config) if config is not None else as_config(self.config)
 
     def _tracked(
         self, progress: ProgressArg, build: Callable[[ProgressReporter | None], Flow[T]]
