@@ -15,7 +15,7 @@ from speechkit._core.flow import Flow, FlowContext
 from speechkit._core.operations import PollSchedule
 from speechkit._core.progress import ProgressArg, ProgressReporter
 from speechkit._core.retry import RetryPolicy
-from speechkit._settings import settings
+from speechkit._settings import check_count, check_positive, check_string, settings
 from speechkit.errors import InvalidInputError, TranscriptionError
 from speechkit.providers import resolve_provider
 
@@ -61,8 +61,8 @@ def _closing(flow: Flow[T], close: Callable[[], None]) -> Flow[T]:
 
 
 def _positive(name: str, value: float | None) -> float | None:
-    if value is not None and value <= 0:
-        raise InvalidInputError(f"{name} must be > 0, got {value}.")
+    if value is not None:
+        check_positive(name, value)
     return value
 
 
@@ -96,15 +96,18 @@ class TranscriberBase:
         polling_interval: float | None,
         polling_max_interval: float | None,
     ) -> None:
-        if max_retries is not None and max_retries < 0:
-            raise InvalidInputError(f"max_retries must be >= 0, got {max_retries}.")
-        self._provider, self._owned_server = resolve_provider(
-            provider, api_key=api_key, base_url=base_url, model=model
-        )
+        # Every argument is checked before a local server may be started.
+        for name, text in (("api_key", api_key), ("base_url", base_url), ("model", model)):
+            check_string(name, text)
+        if max_retries is not None:
+            check_count("max_retries", max_retries)
         self.config = as_config(config)
         self._timeout = _positive("http_timeout", http_timeout) or settings.http_timeout
         interval = _positive("polling_interval", polling_interval) or settings.polling_interval
         cap = _positive("polling_max_interval", polling_max_interval)
+        self._provider, self._owned_server = resolve_provider(
+            provider, api_key=api_key, base_url=base_url, model=model
+        )
         self._schedule = PollSchedule(
             interval=interval,
             max_interval=max(cap or settings.polling_max_interval, interval),

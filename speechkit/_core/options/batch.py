@@ -37,6 +37,10 @@ DEFAULT_SPEECH_MODELS = v.DEFAULT_SPEECH_MODELS
 
 _LLM_GATEWAY = "AssemblyAI replaced it with LLM Gateway."
 _NO_FUNCTION = "the service says it has no function."
+#: The option each group needs on, and the helper that sets both.
+_SPEAKERS: dict[str, Any] = {"needs": "speaker_labels", "helper": "set_speaker_detection()"}
+_PII: dict[str, Any] = {"needs": "redact_pii", "helper": "set_redact_pii()"}
+_SUMMARY: dict[str, Any] = {"needs": "summarization", "helper": "set_summarize()"}
 
 
 def _row(name: str, kind: Kind, summary: str, **details: Any) -> Option:
@@ -99,8 +103,8 @@ _ROWS = (
     _row("speaker_labels", "bool", "label speakers", server_default=False,
          cli="--speaker-labels"),
     _row("speakers_expected", "int", "exact number of speakers (needs speaker_labels)",
-         minimum=1, cli="--speakers-expected", metavar="N", needs="speaker_labels", helper="set_speaker_detection()"),
-    _row("speaker_options", "object", "min_speakers_expected, max_speakers_expected", needs="speaker_labels", helper="set_speaker_detection()"),
+         minimum=1, cli="--speakers-expected", metavar="N", **_SPEAKERS),
+    _row("speaker_options", "object", "min_speakers_expected, max_speakers_expected", **_SPEAKERS),
     # Webhook.
     _row("webhook_url", "string", "URL called when the job ends", cli="--webhook-url",
          metavar="URL"),
@@ -109,17 +113,18 @@ _ROWS = (
     # PII redaction.
     _row("redact_pii", "bool", "redact personal information", server_default=False),
     _row("redact_pii_policies", "enums", "kinds of PII to redact", values=v.PII_POLICIES,
-         cli="--redact-pii", metavar="POLICY[,POLICY...]", needs="redact_pii", helper="set_redact_pii()"),
+         cli="--redact-pii", metavar="POLICY[,POLICY...]", **_PII),
     _row("redact_pii_sub", "enum", "replacement for redacted PII",
-         values=v.SUBSTITUTION_POLICIES, server_default="hash", needs="redact_pii", helper="set_redact_pii()"),
+         values=v.SUBSTITUTION_POLICIES, server_default="hash", **_PII),
     _row("redact_pii_return_unredacted", "bool", "also return the unredacted text",
-         source="sdk", needs="redact_pii", helper="set_redact_pii()"),
+         source="sdk", **_PII),
     _row("redact_pii_audio", "bool", "also make a redacted copy of the audio",
-         server_default=False, needs="redact_pii", helper="set_redact_pii()"),
+         server_default=False, **_PII),
     _row("redact_pii_audio_quality", "enum", "file type of the redacted audio",
          values=v.REDACT_PII_AUDIO_QUALITIES, server_default="mp3", needs="redact_pii_audio"),
     _row("redact_pii_audio_options", "object",
-         "return_redacted_no_speech_audio, override_audio_redaction_method", needs="redact_pii_audio"),
+         "return_redacted_no_speech_audio, override_audio_redaction_method",
+         needs="redact_pii_audio"),
     # Audio intelligence.
     _row("auto_highlights", "bool", "key phrases", server_default=False),
     _row("content_safety", "bool", "content moderation", server_default=False),
@@ -131,9 +136,9 @@ _ROWS = (
     _row("auto_chapters", "bool", "chapters with summaries", deprecated=_LLM_GATEWAY),
     _row("summarization", "bool", "a summary", deprecated=_LLM_GATEWAY),
     _row("summary_model", "enum", "summary model", values=v.SUMMARY_MODELS,
-         deprecated=_LLM_GATEWAY, needs="summarization", helper="set_summarize()"),
+         deprecated=_LLM_GATEWAY, **_SUMMARY),
     _row("summary_type", "enum", "summary shape", values=v.SUMMARY_TYPES,
-         deprecated=_LLM_GATEWAY, needs="summarization", helper="set_summarize()"),
+         deprecated=_LLM_GATEWAY, **_SUMMARY),
     _row("custom_topics", "bool", "no function", deprecated=_NO_FUNCTION),
     _row("topics", "strings", "no function", deprecated=_NO_FUNCTION),
     _row("speech_understanding", "object",
@@ -259,6 +264,8 @@ def markdown_table() -> str:
         what = row.summary
         if row.server_default not in (None, False):
             what += f" (server default: {_default(row.server_default)})"
+        if row.needs and row.needs not in row.summary:
+            what += f"; needs `{row.needs}`"
         if row.deprecated:
             what += f". **Deprecated**: {row.deprecated}"
         elif row.source != "spec":
