@@ -142,7 +142,7 @@ class TranscriptionConfig(RequestModel, TranscriptOptionFields):
     def extra_options(self) -> dict[str, Any]:
         """Options speechkit does not know that will be sent: :attr:`extra_params`' names.
 
-        (Before 0.2, unknown keyword arguments were kept here; they now raise, and
+        (Earlier releases kept unknown keyword arguments here; they now raise, and
         ``extra_params`` is the one way to send them.)
         """
         return {k: v for k, v in self.extra_params.items() if k not in batch.BATCH_OPTIONS}
@@ -213,17 +213,20 @@ class TranscriptionConfig(RequestModel, TranscriptOptionFields):
         substitution: SubstitutionPolicy | str | None = None,
         audio: bool | None = None,
         audio_quality: RedactPiiAudioQuality | str | None = None,
+        return_unredacted: bool | None = None,
     ) -> Self:
         """Turn PII redaction on (with at least one policy, given now or earlier) or off.
 
         Disabling clears every ``redact_pii*`` option. ``audio=True`` also produces a redacted
         copy of the audio, in ``audio_quality`` (``mp3`` by default on the server).
+        ``return_unredacted=True`` also returns the unredacted text, words and utterances.
         """
         if not enable:
             return self._update(
                 redact_pii=None,
                 redact_pii_policies=None,
                 redact_pii_sub=None,
+                redact_pii_return_unredacted=None,
                 redact_pii_audio=None,
                 redact_pii_audio_quality=None,
                 redact_pii_audio_options=None,
@@ -239,6 +242,8 @@ class TranscriptionConfig(RequestModel, TranscriptOptionFields):
                 changes["redact_pii_audio_quality"] = changes["redact_pii_audio_options"] = None
         if audio_quality is not None:
             changes["redact_pii_audio_quality"] = audio_quality
+        if return_unredacted is not None:
+            changes["redact_pii_return_unredacted"] = return_unredacted or None
         return self._update(**changes)
 
     def set_speaker_detection(

@@ -436,3 +436,54 @@ def test_helpers_chain() -> None:
         "content_safety": True,
         "audio_end_at": 30000,
     }
+
+
+def test_new_request_fields_from_the_official_package() -> None:
+    config = TranscriptionConfig(
+        domain="medical-v1",
+        keyterms_prompt=["Decarlo"],
+        keyterms_prompt_options={"keyterms_match_strength": "high"},
+    ).set_redact_pii(policies=["person_name"], return_unredacted=True)
+    assert config.to_request_params() == {
+        "domain": "medical-v1",
+        "keyterms_prompt": ["Decarlo"],
+        "keyterms_prompt_options": {"keyterms_match_strength": "high"},
+        "redact_pii": True,
+        "redact_pii_policies": ["person_name"],
+        "redact_pii_return_unredacted": True,
+    }
+    with pytest.raises(InvalidInputError, match="keyterms_match_strength"):
+        TranscriptionConfig(
+            keyterms_prompt=["x"], keyterms_prompt_options={"keyterms_match_strength": "max"}
+        )
+    with pytest.raises(InvalidInputError, match="`redact_pii_return_unredacted` needs"):
+        TranscriptionConfig(redact_pii_return_unredacted=True)
+    assert config.set_redact_pii(False).redact_pii_return_unredacted is None
+
+
+def test_retired_models_warn_and_are_still_sent() -> None:
+    with pytest.warns(DeprecationWarning, match="'best' is retired") as warned:
+        config = TranscriptionConfig(speech_models=["best"])
+    assert warned[0].filename == __file__  # the warning points at the caller's line
+    assert config.to_request_params() == {"speech_models": ["best"]}
+    with pytest.warns(DeprecationWarning, match="speech_model is deprecated"):
+        config.speech_model = "universal"
+
+
+def test_the_default_models_are_sent_only_when_no_model_is_named() -> None:
+    from speechkit._core.audio_input import RemoteAudio
+    from speechkit.providers.assemblyai import AssemblyAIProvider
+
+    provider = AssemblyAIProvider("key")
+    audio = RemoteAudio("https://example.org/a.mp3")
+
+    def body(config: TranscriptionConfig | None) -> Any:
+        return provider.build_create(audio, config).json
+
+    assert body(None)["speech_models"] == ["universal-3-5-pro", "universal-2"]
+    assert body(TranscriptionConfig(speech_models=["slam-1"]))["speech_models"] == ["slam-1"]
+    with pytest.warns(DeprecationWarning, match="speech_models"):
+        singular = TranscriptionConfig(speech_model="universal")
+    assert "speech_models" not in body(singular)
+    escaped = TranscriptionConfig(extra_params={"speech_models": ["next-model"]})
+    assert body(escaped)["speech_models"] == ["next-model"]

@@ -247,3 +247,18 @@ def test_a_typo_gets_the_same_did_you_mean_from_the_api_and_the_cli() -> None:
     assert str(cli.value).startswith(
         unknown_option_message("speaker_label", known, where="--config")
     )
+
+
+def test_the_specs_options_example_passes_both_checks() -> None:
+    example = json.loads((SPECS / "schema.TranscriptOptionalParams.json").read_text())
+    assert set(example) <= set(BATCH_OPTIONS)
+    params, problems = check_params(example)
+    assert problems == []
+    assert params == {k: value for k, value in example.items() if value is not None}
+    assert TranscriptionConfig(**example).to_request_params() == params
+
+
+def test_aimls_assemblyai_models_take_a_subset_of_the_table() -> None:
+    from speechkit.providers._aiml_options import _AAI
+
+    assert set(_AAI) <= set(BATCH_OPTIONS)
