@@ -19,7 +19,7 @@ from speechkit._core.limiter import DEFAULT_BUDGET, RateLimiter, TokenBucket
 from speechkit._core.operations import PollSchedule
 from speechkit._core.progress import ProgressArg, ProgressReporter
 from speechkit._core.retry import RetryPolicy
-from speechkit._settings import settings
+from speechkit._settings import check_count, check_positive, check_string, settings
 from speechkit.errors import InvalidInputError, TranscriptionError
 from speechkit.providers import resolve_provider
 
@@ -99,9 +99,18 @@ class _SharedLimiter:
 
 
 def _positive(name: str, value: float | None) -> float | None:
-    if value is not None and value <= 0:
-        raise InvalidInputError(f"{name} must be > 0, got {value}.")
+    if value is not None:
+        check_positive(name, value)
     return value
+
+
+def as_config(config: Any) -> TranscriptionConfig | None:
+    """A config argument as a checked TranscriptionConfig (a dict of options is accepted)."""
+    if config is None:
+        return None
+    from speechkit.config import as_config as convert
+
+    return convert(config)
 
 
 def check_poll_timeout(poll_timeout: float | None) -> None:
@@ -126,11 +135,11 @@ class TranscriberBase:
         polling_max_interval: float | None,
         engine: str | None = None,
     ) -> None:
-        if max_retries is not None and max_retries < 0:
-            raise InvalidInputError(f"max_retries must be >= 0, got {max_retries}.")
-        self._provider, self._owned_server = resolve_provider(
-            provider, api_key=api_key, base_url=base_url, model=model, engine=engine
-        )
+        # Every argument is checked before a local server may be started.
+        for name, text in (("api_key", api_key), ("base_url", base_url), ("model", model)):
+            check_string(name, text)
+        if max_retries is not None:
+            check_count("max_retries", max_retries)
         #: What a pickled copy is rebuilt from: settings only, never connections or threads.
         self._settings: dict[str, Any] = {
             "config": config,
@@ -139,10 +148,13 @@ class TranscriberBase:
             "polling_interval": polling_interval,
             "polling_max_interval": polling_max_interval,
         }
-        self.config = config
+        self.config = as_config(config)
         self._timeout = _positive("http_timeout", http_timeout) or settings.http_timeout
         interval = _positive("polling_interval", polling_interval) or settings.polling_interval
         cap = _positive("polling_max_interval", polling_max_interval)
+        self._provider, self._owned_server = resolve_provider(
+            provider, api_key=api_key, base_url=base_url, model=model, engine=engine
+        )
         self._schedule = PollSchedule(
             interval=interval,
             max_interval=max(cap or settings.polling_max_interval, interval),
@@ -189,7 +201,7 @@ class TranscriberBase:
 
     # -- flows -------------------------------------------------------------------------------
     def _config(self, config: TranscriptionConfig | None) -> TranscriptionConfig | None:
-        return config if config is not None else self.config
+        return as_config(config) if config is not None else as_config(self.config)
 
     def _tracked(
         self, progress: ProgressArg, build: Callable[[ProgressReporter | None], Flow[T]]

@@ -7,9 +7,10 @@ then the module-level default in :data:`settings`. The key is never part of any 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from speechkit.errors import ConfigurationError
+from speechkit.errors import ConfigurationError, InvalidInputError
 
 __all__ = ["ASSEMBLYAI_BASE_URL", "ASSEMBLYAI_EU_BASE_URL", "Settings", "settings"]
 
@@ -51,6 +52,58 @@ class Settings:
     polling_interval: float = 0.2
     polling_max_interval: float = 3.0
     polling_backoff: float = 1.2
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # Checked when set, so a typo in a notebook fails on its own line, not at the first call.
+        check = _CHECKS.get(name)
+        if check is not None:
+            check(f"speechkit.settings.{name}", value)
+        super().__setattr__(name, value)
+
+
+def check_string(name: str, value: object, *, optional: bool = True) -> None:
+    """Raise :class:`InvalidInputError` unless ``value`` is a string (or ``None``)."""
+    if (value is None and optional) or isinstance(value, str):
+        return
+    short = name.rsplit(".", 1)[-1]
+    example = {"api_key": 'api_key=os.environ["ASSEMBLYAI_API_KEY"]'}.get(
+        short, f'{short}="https://..."' if "url" in short else f'{short}="..."'
+    )
+    raise InvalidInputError(
+        f"{name} must be a string, got {type(value).__name__}; pass it as text, e.g. {example}."
+    )
+
+
+def check_positive(name: str, value: object) -> None:
+    """Raise :class:`InvalidInputError` unless ``value`` is a number above 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInputError(
+            f"{name} must be a number, got {type(value).__name__} ({value!r}); "
+            f"e.g. {name.rsplit('.', 1)[-1]}=30."
+        )
+    if value <= 0:
+        raise InvalidInputError(f"{name} must be > 0, got {value}.")
+
+
+def check_count(name: str, value: object) -> None:
+    """Raise :class:`InvalidInputError` unless ``value`` is a whole number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInputError(
+            f"{name} must be a whole number >= 0, got {type(value).__name__} ({value!r})."
+        )
+    if value < 0:
+        raise InvalidInputError(f"{name} must be >= 0, got {value}.")
+
+
+_CHECKS: dict[str, Callable[[str, object], None]] = {
+    "api_key": check_string,
+    "base_url": lambda name, value: check_string(name, value, optional=False),
+    "http_timeout": check_positive,
+    "max_retries": check_count,
+    "polling_interval": check_positive,
+    "polling_max_interval": check_positive,
+    "polling_backoff": check_positive,
+}
 
 
 #: The module-level defaults (``speechkit.settings``).

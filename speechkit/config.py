@@ -1,20 +1,28 @@
 """TranscriptionConfig: the options of a pre-recorded transcription, AssemblyAI-shaped.
 
-Field names and meanings follow AssemblyAI's ``TranscriptOptionalParams`` (spec HEAD) plus the
-options dropped from newer specs that older servers still accept (``word_boost``,
-``boost_param``, ``dual_channel``). Every option defaults to ``None``, meaning "not sent: the
-server's default applies".
+The options, their ranges and allowed values, their deprecations and the rules that tie them
+together come from one table, ``speechkit._core.options.batch`` (held against AssemblyAI's HEAD
+spec by a test), which also drives the CLI flags, the docs table and the local server's checks.
+The typed attributes are declared once, on
+:class:`~speechkit.models.transcript.TranscriptOptionFields`, shared with the transcript's echo.
+Every option defaults to ``None``, meaning "not sent: the server's default applies".
 
-Validation, all raising :class:`~speechkit.errors.InvalidInputError` (never pydantic's error):
+Validation, all raising :class:`~speechkit.errors.InvalidInputError` (never pydantic's error),
+before anything is uploaded or sent:
 
-- on construction and on every assignment, each option's type and range;
+- on construction and on every assignment: the option's name (an unknown one gets "did you
+  mean"), its type, its range and its allowed values (language codes, PII policies, models...);
 - on construction, in the ``set_*`` helpers and in :meth:`TranscriptionConfig.to_request_params`,
   the rules that tie options together (for example ``speakers_expected`` needs
   ``speaker_labels``). Single assignments skip these so options can be set in any order.
 
+A deprecated option or a retired value (``speech_model``, ``best``, ``nano``, ...) warns with
+``DeprecationWarning`` and is still sent. :attr:`~TranscriptionConfig.extra_params` is the
+explicit way to send what speechkit does not know yet; it is not checked.
+
 Example::
 
-    config = TranscriptionConfig(speech_models=["universal-3-pro", "universal-2"])
+    config = TranscriptionConfig(speech_models=["universal-3-5-pro", "universal-2"])
     config.speaker_labels = True
     config.set_redact_pii(policies=[PIIPolicy.person_name]).set_webhook("https://x.test/hook")
     body = {"audio_url": url, **config.to_request_params()}
@@ -22,143 +30,85 @@ Example::
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any, ClassVar, Self
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
+from speechkit._core.options import batch, unknown_option_message, value_problems
 from speechkit.errors import InvalidInputError
 from speechkit.models._request import RequestModel
 from speechkit.models.enums import (
     BoostParam,
-    LanguageCode,
-    OpenEnum,
     PIIPolicy,
     RedactPiiAudioQuality,
-    SpeechModel,
     SubstitutionPolicy,
     SummaryModel,
     SummaryType,
 )
 from speechkit.models.transcript import (
     CustomSpelling,
-    LanguageDetectionOptions,
-    RedactPiiAudioOptions,
     SpeakerOptions,
-    SpeechUnderstanding,
+    TranscriptOptionFields,
 )
 
-__all__ = ["TranscriptionConfig"]
+__all__ = ["TranscriptionConfig", "as_config"]
 
 _SECRET = "webhook_auth_header_value"
+#: Set while a ``set_*`` helper rebuilds the config, so only the helper's changes warn.
+_QUIET: ContextVar[bool] = ContextVar("speechkit_config_quiet", default=False)
+_OWN_FIELDS = frozenset({"extra_params"})
 
 
-class TranscriptionConfig(RequestModel):
+class TranscriptionConfig(RequestModel, TranscriptOptionFields):
     """Options for a pre-recorded transcription (the JSON body of ``POST /v2/transcript``).
 
-    Unknown options are kept and sent as they are: ``TranscriptionConfig(new_option=1)`` or
-    ``config.new_option = 1``. :attr:`extra_params` is merged into the body last, unvalidated,
-    so it can also override a known option (for example to send an explicit ``null``).
+    Each option is a typed attribute (see
+    :class:`~speechkit.models.transcript.TranscriptOptionFields` for their meanings), checked
+    against speechkit's option table when set. An unknown name raises
+    :class:`~speechkit.errors.InvalidInputError` with the closest known one; send options
+    speechkit does not know yet with :attr:`extra_params`, which is merged into the body last,
+    unchecked, and can also override a known option (for example to send an explicit ``null``
+    or a language code newer than speechkit).
 
     The webhook auth header value is a secret: it never appears in ``repr()``/``str()`` or in
     error messages. It is part of :meth:`to_request_params` and ``model_dump()``.
     """
 
+    model_config = ConfigDict(extra="forbid")
+
     _secret_options: ClassVar[frozenset[str]] = frozenset({_SECRET})
 
-    # Model, language and prompting.
-    speech_models: list[OpenEnum[SpeechModel]] | None = None
-    """Models in priority order; the server routes to the first suitable one. Required by the
-    HEAD spec; older servers do not know it and use ``speech_model``."""
-    speech_model: OpenEnum[SpeechModel] | None = None
-    """Deprecated single model, replaced by ``speech_models``."""
-    language_code: OpenEnum[LanguageCode] | None = None
-    """Language of the audio (server default ``en_us``); any string is accepted."""
-    language_codes: list[OpenEnum[LanguageCode]] | None = None
-    """Languages for code switching; the spec says one of them must be ``en``."""
-    language_detection: bool | None = None
-    language_detection_options: LanguageDetectionOptions | None = None
-    language_confidence_threshold: float | None = Field(default=None, ge=0, le=1)
-    """0..1: fail the job when the detected language's confidence is below it."""
-    prompt: str | None = None
-    """Up to 1,500 words of context (Universal-3 Pro only)."""
-    keyterms_prompt: list[str] | None = None
-    """Up to 200 (Universal-2) or 1000 (Universal-3 Pro) words or phrases of at most 6 words."""
-    temperature: float | None = Field(default=None, ge=0, le=1)
-    """0..1 randomness of the model (Universal-3 Pro only)."""
-    word_boost: list[str] | None = None
-    """Custom vocabulary for older models; replaced by ``keyterms_prompt``."""
-    boost_param: OpenEnum[BoostParam] | None = None
-    """How strongly to favour ``word_boost`` words."""
-    custom_spelling: list[CustomSpelling] | None = None
-    """Replacements; see :meth:`set_custom_spelling`."""
-    remove_audio_tags: str | None = None
-    """``"all"`` removes audio event tags from the text (Universal-3 Pro only)."""
-
-    # Formatting, channels, slicing.
-    punctuate: bool | None = None
-    format_text: bool | None = None
-    disfluencies: bool | None = None
-    """Keep filler words such as "umm"."""
-    filter_profanity: bool | None = None
-    multichannel: bool | None = None
-    dual_channel: bool | None = None
-    """Deprecated predecessor of ``multichannel``, for older servers."""
-    audio_start_from: int | None = Field(default=None, ge=0)
-    """Where to start transcribing, in milliseconds from the beginning of the audio."""
-    audio_end_at: int | None = Field(default=None, gt=0)
-    """Where to stop transcribing, in milliseconds from the beginning of the audio."""
-    speech_threshold: float | None = Field(default=None, ge=0, le=1)
-    """0..1: reject files with a smaller fraction of speech."""
-
-    # Speakers.
-    speaker_labels: bool | None = None
-    speakers_expected: int | None = Field(default=None, ge=1)
-    """Exact number of speakers; needs ``speaker_labels``."""
-    speaker_options: SpeakerOptions | None = None
-    """A range of speaker counts; needs ``speaker_labels``."""
-
-    # Webhook.
-    webhook_url: str | None = None
-    webhook_auth_header_name: str | None = None
     webhook_auth_header_value: str | None = Field(default=None, repr=False)
     """Secret header value AssemblyAI sends with the webhook; never shown in repr or errors."""
-
-    # PII redaction.
-    redact_pii: bool | None = None
-    redact_pii_policies: list[OpenEnum[PIIPolicy]] | None = None
-    redact_pii_sub: OpenEnum[SubstitutionPolicy] | None = None
-    """Replacement for redacted PII (server default ``hash``)."""
-    redact_pii_audio: bool | None = None
-    """Also produce a copy of the audio with the PII beeped out."""
-    redact_pii_audio_quality: OpenEnum[RedactPiiAudioQuality] | None = None
-    redact_pii_audio_options: RedactPiiAudioOptions | None = None
-
-    # Audio intelligence.
-    auto_highlights: bool | None = None
-    content_safety: bool | None = None
-    content_safety_confidence: int | None = Field(default=None, ge=25, le=100)
-    """Content moderation threshold in percent, 25..100 (server default 50)."""
-    iab_categories: bool | None = None
-    sentiment_analysis: bool | None = None
-    entity_detection: bool | None = None
-    auto_chapters: bool | None = None
-    """Deprecated (AssemblyAI points to LLM Gateway)."""
-    summarization: bool | None = None
-    """Deprecated (AssemblyAI points to LLM Gateway)."""
-    summary_model: OpenEnum[SummaryModel] | None = None
-    summary_type: OpenEnum[SummaryType] | None = None
-    custom_topics: bool | None = None
-    """Deprecated; no function."""
-    topics: list[str] | None = None
-    """Deprecated; no function."""
-    speech_understanding: SpeechUnderstanding | None = None
-    """A translation, speaker-identification or custom-formatting task, as ``{"request": ...}``."""
 
     extra_params: dict[str, Any] = Field(default_factory=dict)
     """Sent as they are, after (and over) every other option. Not validated."""
 
     # --- checks ------------------------------------------------------------------------------
+
+    def __init__(self, /, **data: Any) -> None:
+        for name in data:
+            _check_name(name)
+        super().__init__(**data)  # types, then _check_consistency: values and rules
+        for name in self.model_fields_set:
+            _warn(name, getattr(self, name), stacklevel=3)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            super().__setattr__(name, value)
+            return
+        _check_name(name)
+        previous = getattr(self, name)
+        super().__setattr__(name, value)  # the type, by pydantic
+        try:
+            _check_value(name, getattr(self, name))
+        except InvalidInputError:
+            super().__setattr__(name, previous)
+            raise
+        _warn(name, getattr(self, name), stacklevel=3)
 
     @field_validator("custom_spelling")
     @classmethod
@@ -171,52 +121,11 @@ class TranscriptionConfig(RequestModel):
         return value
 
     def _check_consistency(self) -> None:
-        problems = list(self._inconsistencies())
+        for name in self.model_fields_set:
+            _check_value(name, getattr(self, name))
+        problems = list(batch.inconsistencies(dict(self)))
         if problems:
             raise InvalidInputError("Invalid TranscriptionConfig: " + "; ".join(problems))
-
-    def _inconsistencies(self) -> Iterable[str]:
-        # Each rule follows the spec's description of the options involved. Not a rule:
-        # language_code with language_detection=True (the spec's own example sends both).
-        if self.speakers_expected is not None and not self.speaker_labels:
-            yield "`speakers_expected` needs `speaker_labels=True` (or set_speaker_detection())"
-        if self.speaker_options is not None:
-            if not self.speaker_labels:
-                yield "`speaker_options` needs `speaker_labels=True`"
-            low = self.speaker_options.min_speakers_expected
-            high = self.speaker_options.max_speakers_expected
-            if (low is not None and low < 1) or (high is not None and high < 1):
-                yield "`speaker_options` speaker counts must be at least 1"
-            elif low is not None and high is not None and low > high:
-                yield "`speaker_options.min_speakers_expected` exceeds `max_speakers_expected`"
-        if self.redact_pii and not self.redact_pii_policies:
-            yield "`redact_pii=True` needs at least one policy in `redact_pii_policies`"
-        for option in ("redact_pii_policies", "redact_pii_sub", "redact_pii_audio"):
-            if getattr(self, option) and not self.redact_pii:
-                yield f"`{option}` needs `redact_pii=True` (or use set_redact_pii())"
-        for option in ("redact_pii_audio_quality", "redact_pii_audio_options"):
-            if getattr(self, option) is not None and not self.redact_pii_audio:
-                yield f"`{option}` needs `redact_pii_audio=True`"
-        start, end = self.audio_start_from, self.audio_end_at
-        if start is not None and end is not None and end <= start:
-            yield f"`audio_end_at` ({end} ms) must be after `audio_start_from` ({start} ms)"
-        has_name = self.webhook_auth_header_name is not None
-        if has_name != (self.webhook_auth_header_value is not None):
-            yield "set `webhook_auth_header_name` and `webhook_auth_header_value` together"
-        elif has_name and not self.webhook_url:
-            yield "a webhook auth header needs `webhook_url`"
-        for option in ("summary_model", "summary_type"):
-            if getattr(self, option) is not None and not self.summarization:
-                yield f"`{option}` needs `summarization=True` (or use set_summarize())"
-        if self.content_safety_confidence is not None and not self.content_safety:
-            yield "`content_safety_confidence` needs `content_safety=True`"
-        options = self.language_detection_options
-        if options is not None:
-            if not self.language_detection:
-                yield "`language_detection_options` needs `language_detection=True`"
-            threshold = options.code_switching_confidence_threshold
-            if threshold is not None and not 0 <= threshold <= 1:
-                yield "`language_detection_options.code_switching_confidence_threshold` is 0..1"
 
     def validate_options(self) -> Self:
         """Check the rules that tie options together; raise ``InvalidInputError`` if one fails.
@@ -231,15 +140,20 @@ class TranscriptionConfig(RequestModel):
 
     @property
     def extra_options(self) -> dict[str, Any]:
-        """Options speechkit does not know, passed as keyword arguments or set as attributes."""
-        return dict(self.model_extra or {})
+        """Options speechkit does not know that will be sent: :attr:`extra_params`' names.
+
+        (Earlier releases kept unknown keyword arguments here; they now raise, and
+        ``extra_params`` is the one way to send them.)
+        """
+        return {k: v for k, v in self.extra_params.items() if k not in batch.BATCH_OPTIONS}
 
     def to_request_params(self) -> dict[str, Any]:
         """The JSON body fields for these options, after :meth:`validate_options`.
 
         Unset and ``None`` options are omitted (the server default applies), enums become their
-        strings, wire names are used (``custom_spelling[].from``), unknown options are included,
-        and :attr:`extra_params` is merged last. Includes the webhook secret when set.
+        strings, wire names are used (``custom_spelling[].from``), and :attr:`extra_params` is
+        merged last. Includes the webhook secret when set. The AssemblyAI provider adds the
+        default ``speech_models`` when no model is named.
         """
         self._check_consistency()
         body = self.model_dump(
@@ -250,7 +164,7 @@ class TranscriptionConfig(RequestModel):
 
     def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
         # Only the options that will be sent, and never the webhook secret (the field is
-        # repr=False; this also masks it inside extra_params and unknown options).
+        # repr=False; this also masks it inside extra_params).
         for name, value in super().__repr_args__():
             if value is None or name == _SECRET or (name == "extra_params" and not value):
                 continue
@@ -262,9 +176,15 @@ class TranscriptionConfig(RequestModel):
 
     def _update(self, **changes: Any) -> Self:
         merged = {**dict(self), **changes}
-        checked = type(self)(**merged)  # validates fields and consistency, or raises
+        token = _QUIET.set(True)  # warn once below, for the changes, at the caller's line
+        try:
+            checked = type(self)(**merged)  # validates fields and consistency, or raises
+            for name in changes:
+                setattr(self, name, getattr(checked, name))
+        finally:
+            _QUIET.reset(token)
         for name in changes:
-            setattr(self, name, getattr(checked, name))
+            _warn(name, getattr(self, name), stacklevel=4)  # user -> set_* -> _update
         return self
 
     def set_custom_spelling(
@@ -293,17 +213,20 @@ class TranscriptionConfig(RequestModel):
         substitution: SubstitutionPolicy | str | None = None,
         audio: bool | None = None,
         audio_quality: RedactPiiAudioQuality | str | None = None,
+        return_unredacted: bool | None = None,
     ) -> Self:
         """Turn PII redaction on (with at least one policy, given now or earlier) or off.
 
         Disabling clears every ``redact_pii*`` option. ``audio=True`` also produces a redacted
         copy of the audio, in ``audio_quality`` (``mp3`` by default on the server).
+        ``return_unredacted=True`` also returns the unredacted text, words and utterances.
         """
         if not enable:
             return self._update(
                 redact_pii=None,
                 redact_pii_policies=None,
                 redact_pii_sub=None,
+                redact_pii_return_unredacted=None,
                 redact_pii_audio=None,
                 redact_pii_audio_quality=None,
                 redact_pii_audio_options=None,
@@ -319,6 +242,8 @@ class TranscriptionConfig(RequestModel):
                 changes["redact_pii_audio_quality"] = changes["redact_pii_audio_options"] = None
         if audio_quality is not None:
             changes["redact_pii_audio_quality"] = audio_quality
+        if return_unredacted is not None:
+            changes["redact_pii_return_unredacted"] = return_unredacted or None
         return self._update(**changes)
 
     def set_speaker_detection(
@@ -391,3 +316,47 @@ class TranscriptionConfig(RequestModel):
         if not enable:
             return self._update(content_safety=None, content_safety_confidence=None)
         return self._update(content_safety=True, content_safety_confidence=threshold)
+
+
+def _check_name(name: str) -> None:
+    if name not in batch.BATCH_OPTIONS and name not in _OWN_FIELDS:
+        known = [*batch.BATCH_OPTIONS, *_OWN_FIELDS]
+        raise InvalidInputError(unknown_option_message(name, known, where="TranscriptionConfig"))
+
+
+def _check_value(name: str, value: Any) -> None:
+    option = batch.BATCH_OPTIONS.get(name)
+    if option is None or value is None:
+        return
+    problems = value_problems(option, value)
+    if problems:
+        raise InvalidInputError("Invalid TranscriptionConfig: " + " ".join(problems))
+
+
+def _warn(name: str, value: Any, *, stacklevel: int) -> None:
+    """Warn about a deprecated option or a retired value; ``stacklevel`` counts from the
+    caller of this function (3: the user's line above ``__init__``/``__setattr__``)."""
+    if _QUIET.get():
+        return
+    for message in batch.warnings_for(name, value):
+        warnings.warn(message, DeprecationWarning, stacklevel=stacklevel)
+
+
+def as_config(config: Any, *, argument: str = "config") -> TranscriptionConfig | None:
+    """``config`` as a checked :class:`TranscriptionConfig`: a config, a dict of its options,
+    or ``None``.
+
+    Raises:
+        InvalidInputError: Anything else, or a dict with an unknown or invalid option.
+    """
+    if config is None or isinstance(config, TranscriptionConfig):
+        return config
+    if isinstance(config, Mapping):
+        bad = [key for key in config if not isinstance(key, str)]
+        if bad:
+            raise InvalidInputError(f"{argument}: option names must be strings, got {bad[0]!r}.")
+        return TranscriptionConfig(**config)
+    raise InvalidInputError(
+        f"{argument} must be a speechkit.TranscriptionConfig or a dict of its options, "
+        f"got {type(config).__name__}."
+    )

@@ -2,12 +2,15 @@
 
 Reached as ``transcriber.lemur`` (or ``async_transcriber.lemur``), so it always uses that
 transcriber's provider, key and connections. LeMUR is deprecated by AssemblyAI in favour of LLM
-Gateway; it is kept for accounts and servers that still offer it. The local server answers it
-with a deterministic extractive stand-in, not a language model.
+Gateway (its successor); it is kept for accounts and servers that still offer it, and every
+request warns with ``DeprecationWarning``. Bodies always carry ``final_model`` (the HEAD spec
+requires it; default :data:`speechkit.models.lemur.DEFAULT_LEMUR_MODEL`). The local server
+answers it with a deterministic extractive stand-in, not a language model.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -65,6 +68,20 @@ def _common(
     return {k: v for k, v in options.items() if v is not None}
 
 
+LLM_GATEWAY_DOCS = "https://www.assemblyai.com/docs/llm-gateway/overview"
+
+
+def _deprecated(*, stacklevel: int) -> None:
+    """Warn that LeMUR is deprecated; ``stacklevel`` counts from this function's caller."""
+    warnings.warn(
+        "LeMUR is deprecated by AssemblyAI: its successor is LLM Gateway "
+        f"({LLM_GATEWAY_DOCS}). speechkit keeps LeMUR for accounts and servers that still "
+        "offer it.",
+        DeprecationWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
 class _LemurBase:
     """Builds each LeMUR call once; the sync and async facades only run it."""
 
@@ -72,6 +89,7 @@ class _LemurBase:
         self._owner = owner
 
     def _call(self, path: str, params: LemurBaseParams, parse: Callable[[Any], T]) -> Parsed:
+        _deprecated(stacklevel=4)  # the user's line: above task(), _task() and _call()
         flow = self._owner._lemur_flow("POST", path, params.to_request_body())
         return flow, parse
 

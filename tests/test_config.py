@@ -40,7 +40,8 @@ def load(name: str) -> Any:
 )
 def test_spec_request_example_round_trips(name: str) -> None:
     data = load(name)
-    config = TranscriptionConfig(**data)
+    options = {k: v for k, v in data.items() if k != "audio_url"}
+    config = TranscriptionConfig(**options)
     assert config.language_code is LanguageCode.en_us
     assert config.redact_pii_policies == [
         PIIPolicy.us_social_security_number,
@@ -50,10 +51,8 @@ def test_spec_request_example_round_trips(name: str) -> None:
     assert (config.audio_start_from, config.audio_end_at) == (10, 280)
     assert config.speech_understanding is not None
     assert config.speech_understanding.request == data["speech_understanding"]["request"]
-    # The body is the example minus its nulls (omitted = server default); audio_url, which is
-    # not a config option, passes through as an unknown option.
-    assert config.to_request_params() == {k: v for k, v in data.items() if v is not None}
-    assert ("audio_url" in config.extra_options) == ("audio_url" in data)
+    # The body is the example minus its nulls (omitted = server default).
+    assert config.to_request_params() == {k: v for k, v in options.items() if v is not None}
     assert "webhook-secret-value" not in repr(config)
 
 
@@ -100,15 +99,16 @@ def test_custom_spelling_accepts_the_wire_shape() -> None:
     assert config.custom_spelling[0].from_ == ["sequel"]
 
 
-def test_unknown_options_are_kept_and_sent() -> None:
-    config = TranscriptionConfig(some_new_option=1, speech_models=["universal-9"])
-    config.another_option = {"nested": True}
-    assert config.extra_options == {"some_new_option": 1, "another_option": {"nested": True}}
-    assert config.to_request_params() == {
-        "speech_models": ["universal-9"],
-        "some_new_option": 1,
-        "another_option": {"nested": True},
-    }
+def test_unknown_options_raise_with_the_closest_name_and_the_escape_hatch() -> None:
+    with pytest.raises(InvalidInputError, match="did you mean 'speaker_labels'") as err:
+        TranscriptionConfig(speaker_label=True)
+    assert "extra_params" in str(err.value)
+    config = TranscriptionConfig()
+    with pytest.raises(InvalidInputError, match="did you mean 'punctuate'"):
+        config.punctuat = True  # type: ignore[attr-defined]
+    config = TranscriptionConfig(extra_params={"some_new_option": 1})
+    assert config.extra_options == {"some_new_option": 1}
+    assert config.to_request_params() == {"some_new_option": 1}
 
 
 def test_extra_params_are_merged_last_without_validation() -> None:
@@ -116,9 +116,11 @@ def test_extra_params_are_merged_last_without_validation() -> None:
     assert config.to_request_params() == {"punctuate": None, "domain": "x"}
 
 
-def test_unknown_enum_values_are_sent_as_given() -> None:
-    config = TranscriptionConfig(language_code="xx_new", redact_pii_sub=None)
-    assert config.language_code == "xx_new"
+def test_unknown_values_raise_and_extra_params_sends_them() -> None:
+    with pytest.raises(InvalidInputError, match="extra_params=") as err:
+        TranscriptionConfig(language_code="xx_new")
+    assert "'xx_new' is not a value speechkit knows" in str(err.value)
+    config = TranscriptionConfig(extra_params={"language_code": "xx_new"}, redact_pii_sub=None)
     assert config.to_request_params() == {"language_code": "xx_new"}
 
 
@@ -169,9 +171,8 @@ def test_assignment_validates_and_converts() -> None:
 def test_message_names_the_option_and_the_value() -> None:
     with pytest.raises(InvalidInputError) as err:
         TranscriptionConfig(speech_threshold=7)
-    assert str(err.value).startswith("Invalid TranscriptionConfig: `speech_threshold`")
-    assert "less than or equal to 1" in str(err.value)
-    assert "(got 7)" in str(err.value)
+    assert str(err.value).startswith("Invalid TranscriptionConfig: speech_threshold")
+    assert "must be <= 1, got 7" in str(err.value)
 
 
 # --- rules that tie options together ----------------------------------------------------------
@@ -435,3 +436,54 @@ def test_helpers_chain() -> None:
         "content_safety": True,
         "audio_end_at": 30000,
     }
+
+
+def test_new_request_fields_from_the_official_package() -> None:
+    config = TranscriptionConfig(
+        domain="medical-v1",
+        keyterms_prompt=["Decarlo"],
+        keyterms_prompt_options={"keyterms_match_strength": "high"},
+    ).set_redact_pii(policies=["person_name"], return_unredacted=True)
+    assert config.to_request_params() == {
+        "domain": "medical-v1",
+        "keyterms_prompt": ["Decarlo"],
+        "keyterms_prompt_options": {"keyterms_match_strength": "high"},
+        "redact_pii": True,
+        "redact_pii_policies": ["person_name"],
+        "redact_pii_return_unredacted": True,
+    }
+    with pytest.raises(InvalidInputError, match="keyterms_match_strength"):
+        TranscriptionConfig(
+            keyterms_prompt=["x"], keyterms_prompt_options={"keyterms_match_strength": "max"}
+        )
+    with pytest.raises(InvalidInputError, match="`redact_pii_return_unredacted` needs"):
+        TranscriptionConfig(redact_pii_return_unredacted=True)
+    assert config.set_redact_pii(False).redact_pii_return_unredacted is None
+
+
+def test_retired_models_warn_and_are_still_sent() -> None:
+    with pytest.warns(DeprecationWarning, match="'best' is retired") as warned:
+        config = TranscriptionConfig(speech_models=["best"])
+    assert warned[0].filename == __file__  # the warning points at the caller's line
+    assert config.to_request_params() == {"speech_models": ["best"]}
+    with pytest.warns(DeprecationWarning, match="speech_model is deprecated"):
+        config.speech_model = "universal"
+
+
+def test_the_default_models_are_sent_only_when_no_model_is_named() -> None:
+    from speechkit._core.audio_input import RemoteAudio
+    from speechkit.providers.assemblyai import AssemblyAIProvider
+
+    provider = AssemblyAIProvider("key")
+    audio = RemoteAudio("https://example.org/a.mp3")
+
+    def body(config: TranscriptionConfig | None) -> Any:
+        return provider.build_create(audio, config).json
+
+    assert body(None)["speech_models"] == ["universal-3-5-pro", "universal-2"]
+    assert body(TranscriptionConfig(speech_models=["slam-1"]))["speech_models"] == ["slam-1"]
+    with pytest.warns(DeprecationWarning, match="speech_models"):
+        singular = TranscriptionConfig(speech_model="universal")
+    assert "speech_models" not in body(singular)
+    escaped = TranscriptionConfig(extra_params={"speech_models": ["next-model"]})
+    assert body(escaped)["speech_models"] == ["next-model"]

@@ -10,6 +10,7 @@ import pytest
 from speechkit import AsyncTranscriber, Transcriber
 from speechkit.errors import InvalidInputError
 from speechkit.models import LemurQuestionAnswerResponse, LemurStringResponse
+from speechkit.models.lemur import DEFAULT_LEMUR_MODEL
 from tests.fakes import FakeAssemblyAI, load_spec
 
 
@@ -44,18 +45,28 @@ def sent(fake: FakeAssemblyAI, index: int = -1) -> tuple[str, str, dict[str, obj
 def test_every_lemur_call(transcriber: Transcriber, fake: FakeAssemblyAI) -> None:
     answer_lemur(fake)
     transcript = transcriber.transcribe("https://example.org/a.mp3")
-    task = transcriber.lemur.task("List the speakers", transcript_ids=[transcript], temperature=0.2)
+    with pytest.warns(DeprecationWarning, match="LLM Gateway") as warned:
+        task = transcriber.lemur.task(
+            "List the speakers", transcript_ids=[transcript], temperature=0.2
+        )
+    assert warned[0].filename == __file__  # points at the caller's line
     assert isinstance(task, LemurStringResponse)
     assert task.response
+    # final_model is always sent: the HEAD spec requires it.
     assert sent(fake) == (
         "POST",
         "/lemur/v3/generate/task",
-        {"prompt": "List the speakers", "transcript_ids": [transcript.id], "temperature": 0.2},
+        {
+            "prompt": "List the speakers",
+            "transcript_ids": [transcript.id],
+            "temperature": 0.2,
+            "final_model": DEFAULT_LEMUR_MODEL.value,
+        },
     )
     transcriber.lemur.summarize(input_text="A: hi", answer_format="TLDR")
     assert sent(fake)[1:] == (
         "/lemur/v3/generate/summary",
-        {"input_text": "A: hi", "answer_format": "TLDR"},
+        {"input_text": "A: hi", "answer_format": "TLDR", "final_model": DEFAULT_LEMUR_MODEL.value},
     )
     qa = transcriber.lemur.question(["Who spoke?"], transcript_ids=[transcript.id])
     assert isinstance(qa, LemurQuestionAnswerResponse)

@@ -44,6 +44,7 @@ def test_transcribe_url_creates_polls_and_returns_the_completed_transcript(
     assert json.loads(create.read()) == {
         "speaker_labels": True,
         "punctuate": False,
+        "speech_models": ["universal-3-5-pro", "universal-2"],  # the HEAD spec requires it
         "audio_url": "https://example.org/a.mp3",
     }
     assert fake.count("GET", f"/v2/transcript/{transcript.id}") == fake.polls_until_done

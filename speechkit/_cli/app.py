@@ -244,6 +244,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         "list": jobs.run_list,
         "delete": jobs.run_delete,
     }
+    if args.command == "transcribe":
+        from speechkit._cli.options import build_config
+
+        build_config(args)  # a bad option fails here, before a local server starts
     with connect(args) as connection:
         return handlers[args.command](args, connection)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
 import json
 import os
 from collections.abc import Iterator
@@ -13,6 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from speechkit._cli.exitcodes import AUTH, CLIError
+from speechkit._core.options import Option, unknown_option_message
+from speechkit._core.options.batch import BATCH_OPTIONS
 
 if TYPE_CHECKING:
     from speechkit.config import TranscriptionConfig
@@ -32,6 +33,9 @@ __all__ = [
 API_KEY_ENV = "SPEECHKIT_API_KEY"
 
 PROVIDERS = ("assemblyai", "aiml", "local")
+
+#: The transcription options that have their own flag, from the option table.
+CLI_OPTIONS = tuple(option for option in BATCH_OPTIONS.values() if option.cli)
 
 
 def add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -242,65 +246,49 @@ def connect(args: argparse.Namespace) -> Iterator[Connection]:
 # --- transcription options -----------------------------------------------------------------
 
 
+def _flag_dest(option: Option) -> str:
+    return option.cli.removeprefix("--").replace("-", "_")
+
+
 def add_config_options(parser: argparse.ArgumentParser) -> None:
-    """Add the common TranscriptionConfig options, plus ``--config`` and ``--config-json``."""
+    """Add the TranscriptionConfig flags (the option table's rows with a ``cli`` flag), plus
+    ``--config`` and ``--config-json`` for every other option."""
     group = parser.add_argument_group(
         "transcription options",
         "Common options of TranscriptionConfig; --config KEY=VALUE and --config-json set any "
         "other (see docs/cli.md). Explicit options win over --config, which wins over "
         "--config-json.",
     )
-    group.add_argument("--language", metavar="CODE", help="language of the audio, e.g. en_us, de")
-    group.add_argument(
-        "--detect-language", action="store_true", default=None, help="detect the language"
-    )
-    group.add_argument(
-        "--speech-model",
-        action="append",
-        metavar="NAME",
-        help="speech model, in priority order (repeatable), e.g. universal-2",
-    )
-    group.add_argument("--speaker-labels", action="store_true", default=None, help="label speakers")
-    group.add_argument(
-        "--speakers-expected",
-        type=positive_int,
-        metavar="N",
-        help="exact number of speakers (implies --speaker-labels)",
-    )
-    group.add_argument(
-        "--punctuate",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="add punctuation (server default: on)",
-    )
-    group.add_argument(
-        "--format-text",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="format text: casing, numbers (server default: on)",
-    )
-    group.add_argument(
-        "--disfluencies", action="store_true", default=None, help='keep fillers such as "umm"'
-    )
-    group.add_argument(
-        "--filter-profanity", action="store_true", default=None, help="mask profanity"
-    )
-    group.add_argument(
-        "--multichannel", action="store_true", default=None, help="transcribe channels apart"
-    )
-    group.add_argument(
-        "--keyterm",
-        action="append",
-        metavar="TERM",
-        help="a word or phrase to favour (repeatable)",
-    )
-    group.add_argument("--prompt", metavar="TEXT", help="context for the model")
-    group.add_argument(
-        "--redact-pii",
-        metavar="POLICY[,POLICY...]",
-        help="redact these kinds of PII, e.g. person_name,phone_number",
-    )
-    group.add_argument("--webhook-url", metavar="URL", help="URL called when a job ends")
+    for option in CLI_OPTIONS:
+        help_text = option.summary
+        if option.server_default is True:
+            help_text += " (server default: on)"
+        if option.name == "speakers_expected":
+            help_text = "exact number of speakers (implies --speaker-labels)"
+        if option.kind == "bool":
+            action: Any = (
+                argparse.BooleanOptionalAction if option.server_default is True else "store_true"
+            )
+            group.add_argument(option.cli, action=action, default=None, help=help_text)
+        elif option.name == "redact_pii_policies":
+            group.add_argument(
+                option.cli,
+                metavar=option.metavar,
+                help=f"{help_text}, e.g. person_name,phone_number",
+            )
+        elif option.kind in ("strings", "enums"):
+            group.add_argument(
+                option.cli,
+                action="append",
+                metavar=option.metavar,
+                help=help_text + " (repeatable)",
+            )
+        elif option.kind == "int":
+            group.add_argument(
+                option.cli, type=whole_number, metavar=option.metavar, help=help_text
+            )
+        else:
+            group.add_argument(option.cli, metavar=option.metavar, help=help_text)
     group.add_argument(
         "--config",
         action="append",
@@ -316,33 +304,29 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _config_fields() -> dict[str, Any]:
-    from speechkit.config import TranscriptionConfig
+def whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
 
-    return dict(TranscriptionConfig.model_fields)
 
-
-def _check_key(key: str, fields: dict[str, Any], source: str) -> None:
-    if key in fields:
+def _check_key(key: str, source: str) -> None:
+    if key in BATCH_OPTIONS or key == "extra_params":
         return
-    close = difflib.get_close_matches(key, list(fields), n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    message = unknown_option_message(key, [*BATCH_OPTIONS, "extra_params"], where=source)
     raise CLIError(
-        f"{source}: unknown transcription option {key!r}{hint}; options speechkit does not "
-        'know go in extra_params, e.g. --config-json \'{"extra_params": {"%s": ...}}\'' % key
+        f'{message} On the command line: --config-json \'{{"extra_params": {{"{key}": ...}}}}\''
     )
 
 
-def _is_list_field(field: Any) -> bool:
-    return "list[" in str(field.annotation)
-
-
-def _parse_value(text: str, field: Any) -> Any:
+def _parse_value(text: str, key: str) -> Any:
     try:
         value = json.loads(text)
     except ValueError:
         value = text
-    if isinstance(value, str) and _is_list_field(field):
+    option = BATCH_OPTIONS.get(key)
+    if isinstance(value, str) and option is not None and option.kind in ("strings", "enums"):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
 
@@ -367,37 +351,22 @@ def _config_json(text: str) -> dict[str, Any]:
 
 def config_options(args: argparse.Namespace) -> dict[str, Any]:
     """The TranscriptionConfig fields the options ask for (unvalidated values, checked keys)."""
-    fields = _config_fields()
     options: dict[str, Any] = {}
     if args.config_json:
         data = _config_json(args.config_json)
         for key in data:
-            _check_key(key, fields, "--config-json")
+            _check_key(key, "--config-json")
         options.update(data)
     for item in args.config:
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or not key:
             raise CLIError(f"--config expects KEY=VALUE, got {item!r}")
-        _check_key(key, fields, "--config")
-        options[key] = _parse_value(value, fields[key])
-    explicit = {
-        "language_code": args.language,
-        "language_detection": args.detect_language,
-        "speech_models": args.speech_model,
-        "speaker_labels": args.speaker_labels,
-        "speakers_expected": args.speakers_expected,
-        "punctuate": args.punctuate,
-        "format_text": args.format_text,
-        "disfluencies": args.disfluencies,
-        "filter_profanity": args.filter_profanity,
-        "multichannel": args.multichannel,
-        "keyterms_prompt": args.keyterm,
-        "prompt": args.prompt,
-        "webhook_url": args.webhook_url,
-    }
+        _check_key(key, "--config")
+        options[key] = _parse_value(value, key)
+    explicit = {option.name: getattr(args, _flag_dest(option)) for option in CLI_OPTIONS}
     if args.speakers_expected is not None and args.speaker_labels is None:
-        explicit["speaker_labels"] = True
+        explicit["speaker_labels"] = True  # --speakers-expected implies --speaker-labels
     if args.redact_pii:
         explicit["redact_pii"] = True
         explicit["redact_pii_policies"] = [p.strip() for p in args.redact_pii.split(",")]

@@ -81,6 +81,12 @@ def to_body(data: Any, *, argument: str = "audio") -> tuple[Body, str]:
         raise InvalidInputError(
             f"{argument} is a text-mode file; open it in binary mode: open(path, 'rb')."
         )
+    if hasattr(data, "read") and getattr(data, "closed", False) is True:
+        shown = getattr(data, "name", type(data).__name__)
+        raise InvalidInputError(
+            f"{argument} is a closed file object ({shown!r}); pass it while it is open (inside "
+            "its `with open(...)` block), or pass the path."
+        )
     if hasattr(data, "read"):
         name = getattr(data, "name", None)
         filename = Path(name).name if isinstance(name, str) else "audio"

@@ -26,7 +26,8 @@ All times are **integer milliseconds** from the beginning of the audio. The rule
 * A **caption** holds at most ``chars_per_caption`` characters (default
   :data:`DEFAULT_CHARS_PER_CAPTION`), counting the spaces between words, and breaks only between
   words; a single longer word gets a caption of its own. Captions also break where the speaker
-  or channel changes. A caption runs from its first word's start to its last word's end.
+  or channel changes, and :func:`render_subtitles` never lets one cross a sentence end (as the
+  local server's subtitles). A caption runs from its first word's start to its last word's end.
 * **SRT**: cues numbered from 1, ``HH:MM:SS,mmm --> HH:MM:SS,mmm``, a blank line between cues
   (AssemblyAI's ``SrtSubtitlesResponse`` example). **VTT**: a ``WEBVTT`` header, then cues
   timed ``MM:SS.mmm --> MM:SS.mmm`` as in AssemblyAI's ``VttSubtitlesResponse`` example, with
@@ -306,7 +307,7 @@ def render_subtitles(
     fmt = str(fmt).lower()
     if fmt not in ("srt", "vtt"):
         raise InvalidInputError(f'subtitle format must be "srt" or "vtt", got {fmt!r}.')
-    captions = build_captions(words, chars_per_caption)
+    captions = build_captions(words, chars_per_caption, breaks=sentence_spans(words))
     return to_srt(captions) if fmt == "srt" else to_vtt(captions)
 
 
@@ -428,6 +429,11 @@ def search_words(words: Sequence[TimedWord], queries: Sequence[str]) -> list[Wor
 
 def _timed_words(transcript: Transcript, what: str) -> list[Word]:
     """The transcript's words, or a clear error when its provider returned none."""
+    if transcript.words is None and not transcript.is_completed:
+        raise NotSupportedError(
+            f"Cannot build {what} for transcript {transcript.id}: it is {transcript.status}, "
+            "not completed. Wait for it first (transcriber.wait_for_completion(transcript))."
+        )
     if transcript.words is None:
         text_only = bool(transcript.text)
         reason = (

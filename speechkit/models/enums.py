@@ -58,24 +58,31 @@ class TranscriptStatus(StrEnum):
 class SpeechModel(StrEnum):
     """Speech models for pre-recorded audio, including retired ones still seen in old transcripts.
 
-    The HEAD spec types ``speech_model(s)`` as a free string (the enum was removed in 2026-02), so
-    any string is accepted. Enum history: 2024-07 ``best, nano, conformer-2``; 2025-07
-    ``best, nano, slam-1, universal``; the HEAD docs name ``universal-3-pro`` and ``universal-2``.
+    Today's models (``speechkit._core.options.values``): ``universal-3-5-pro``,
+    ``universal-3-pro``, ``universal-2``, ``universal`` and ``slam-1``. ``best``, ``nano`` and
+    ``conformer-2`` are retired: a config naming one still works but warns
+    (``DeprecationWarning``). A request that names no model gets
+    ``speech_models=["universal-3-5-pro", "universal-2"]``. The HEAD spec types the field as a
+    free string; a model speechkit does not know yet goes in ``extra_params``.
     """
 
+    universal_3_5_pro = "universal-3-5-pro"
+    universal_3_pro = "universal-3-pro"
+    universal_2 = "universal-2"
+    universal = "universal"
+    slam_1 = "slam-1"
     best = "best"
     nano = "nano"
-    slam_1 = "slam-1"
-    universal = "universal"
     conformer_2 = "conformer-2"
-    universal_2 = "universal-2"
-    universal_3_pro = "universal-3-pro"
 
 
 class LanguageCode(StrEnum):
     """The 102 codes of the spec's ``TranscriptLanguageCode``. The server's default is ``en_us``.
 
-    ``language_code`` also accepts codes not listed here (the spec types it enum-or-string).
+    A request is checked against these before it is sent (``"english"`` gets "did you mean
+    'en'"). The spec types ``language_code`` enum-or-string: to send a code speechkit does not
+    know yet, put it in ``extra_params``: ``TranscriptionConfig(extra_params={"language_code":
+    "xx"})``. Transcripts accept any code the server returns.
     """
 
     en = "en"  # English (global)

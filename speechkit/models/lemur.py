@@ -1,7 +1,8 @@
 """LeMUR: request parameters and responses (``/lemur/v3/...``).
 
 LeMUR is deprecated: AssemblyAI replaced it with LLM Gateway (spec commit ``60e661b``,
-2025-10-22) and the official SDK removed it in v1.0.0. The HEAD spec still has the schemas; the
+2025-10-22) and the official SDK removed it in v1.0.0; speechkit's ``transcriber.lemur`` warns
+with ``DeprecationWarning`` on each call. The HEAD spec still has the schemas; the
 paths are in ``openapi-2025-10-21_with-lemur-paths``. The action-items endpoint left the spec in
 2025-02 but the SDK kept calling it.
 
@@ -12,6 +13,7 @@ Responses are lenient like every response model.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -24,6 +26,8 @@ from speechkit.models._request import RequestModel
 from speechkit.models.enums import LemurModel, OpenEnum
 
 __all__ = [
+    "DEFAULT_LEMUR_MODEL",
+    "RETIRED_LEMUR_MODELS",
     "LemurActionItemsParams",
     "LemurActionItemsResponse",
     "LemurBaseParams",
@@ -41,6 +45,21 @@ __all__ = [
     "PurgeLemurRequestDataResponse",
     "parse_lemur_response",
 ]
+
+#: The ``final_model`` speechkit sends when none is chosen: the HEAD spec's first model.
+DEFAULT_LEMUR_MODEL = LemurModel.claude_sonnet_4_20250514
+#: ``final_model`` values the service sunset (2025-02); still sent, with a ``DeprecationWarning``.
+RETIRED_LEMUR_MODELS = frozenset(
+    {
+        LemurModel.default,
+        LemurModel.basic,
+        LemurModel.mistral7b,
+        LemurModel.claude2_0,
+        LemurModel.claude2_1,
+        LemurModel.claude_instant1_2,
+        LemurModel.claude3_sonnet,
+    }
+)
 
 LemurContext = str | dict[str, Any]
 """Context for the model: a string, or any JSON object."""
@@ -60,13 +79,26 @@ class LemurBaseParams(RequestModel):
     input_text: str | None = None
     """Your own formatted transcript text; at most the model's context size."""
     context: LemurContext | None = None
-    final_model: OpenEnum[LemurModel] | None = None
-    """The model for the final prompt. Omitted unless set, so the server picks its current
-    default (the spec's documented ``"default"`` value was sunset in 2025-02)."""
+    final_model: OpenEnum[LemurModel] = DEFAULT_LEMUR_MODEL
+    """The model for the final prompt. Always sent: the HEAD spec requires it (its documented
+    ``"default"`` value was sunset in 2025-02). Defaults to :data:`DEFAULT_LEMUR_MODEL`; a
+    retired model (``default``, ``basic``, Claude 2, ...) warns with ``DeprecationWarning``."""
     max_output_size: int | None = Field(default=None, gt=0)
     """Maximum answer length in tokens (server default 2000), up to the model's limit."""
     temperature: float | None = Field(default=None, ge=0, le=1)
     """0..1: higher is more creative (server default 0)."""
+
+    @field_validator("final_model")
+    @classmethod
+    def _warn_on_retired_model(cls, value: LemurModel | str) -> LemurModel | str:
+        if str(value) in RETIRED_LEMUR_MODELS:
+            warnings.warn(
+                f"final_model {str(value)!r} was retired by AssemblyAI; use a current model "
+                f"such as {DEFAULT_LEMUR_MODEL.value!r}.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        return value
 
     def _check_consistency(self) -> None:
         if not self.transcript_ids and self.input_text is None:

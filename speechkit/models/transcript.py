@@ -19,10 +19,10 @@ transcript stays a single pass of pydantic-core.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import Annotated, Any, Self
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
-from pydantic import BeforeValidator, Field, PrivateAttr
+from pydantic import BaseModel, BeforeValidator, Field, PrivateAttr
 
 from speechkit.models import _html
 from speechkit.models._base import SpeechkitModel
@@ -42,6 +42,9 @@ from speechkit.models.enums import (
     TranscriptStatus,
 )
 
+if TYPE_CHECKING:
+    from speechkit.models.assemblyai import Paragraph, Sentence, WordSearchMatch
+
 __all__ = [
     "AutoHighlightResult",
     "AutoHighlightsResult",
@@ -51,6 +54,7 @@ __all__ = [
     "ContentSafetyLabelsResult",
     "CustomSpelling",
     "Entity",
+    "KeytermsPromptOptions",
     "LanguageDetectionOptions",
     "RedactPiiAudioOptions",
     "SentimentAnalysisResult",
@@ -62,6 +66,7 @@ __all__ = [
     "TopicDetectionModelResult",
     "TopicDetectionResult",
     "Transcript",
+    "TranscriptOptionFields",
     "Utterance",
     "Word",
 ]
@@ -267,6 +272,13 @@ class LanguageDetectionOptions(SpeechkitModel):
     """Detect switches between languages within the file."""
     code_switching_confidence_threshold: float | None = None
     """0..1 (server default 0.3); below it, the most confident single language is used."""
+    on_low_language_confidence: str | None = None
+    """``"error"`` (the default) or ``"fallback"`` when the confidence is below the threshold."""
+    swiss_german: bool | None = None
+    """Route German as Swiss German audio."""
+    language_detection_model: str | None = None
+    localization: list[str] | None = None
+    """Regional spelling of detected English: ``["en_au"]`` or ``["en_uk"]``."""
 
 
 class SpeakerOptions(SpeechkitModel):
@@ -299,6 +311,120 @@ class SpeechUnderstanding(SpeechkitModel):
     response: dict[str, Any] | None = None
 
 
+class KeytermsPromptOptions(SpeechkitModel):
+    """How keyterms are favoured (``assemblyai`` 1.8.2; not yet in the HEAD spec)."""
+
+    keyterms_match_strength: str | None = None
+    """``"high"`` or ``"standard"``."""
+
+
+# --- the options, declared once for the request and its echo ------------------------------------
+
+
+class TranscriptOptionFields(BaseModel):
+    """The transcript options as typed attributes: the request's, and the transcript's echo.
+
+    Declared once and inherited by :class:`~speechkit.TranscriptionConfig` (which checks each
+    value against the option table in ``speechkit._core.options.batch`` before anything is sent)
+    and by :class:`Transcript` (which stays lenient: it must parse whatever a server echoes).
+    Every field defaults to ``None``: not sent, or not echoed. The webhook auth header value is
+    only on the config: the service never echoes it.
+    """
+
+    # Model, language and prompting.
+    speech_models: list[OpenEnum[SpeechModel]] | None = None
+    """Models in priority order; the service routes to the first suitable one. Required by the
+    HEAD spec: speechkit sends ``["universal-3-5-pro", "universal-2"]`` when no model is set."""
+    speech_model: OpenEnum[SpeechModel] | None = None
+    """Deprecated single model, replaced by ``speech_models``."""
+    domain: str | None = None
+    """A domain-tuned variant of the model, e.g. ``"medical-v1"``."""
+    language_code: OpenEnum[LanguageCode] | None = None
+    """Language of the audio (server default ``en_us``)."""
+    language_codes: list[OpenEnum[LanguageCode]] | None = None
+    """Languages for code switching; the spec says one of them must be ``en``."""
+    language_detection: bool | None = None
+    language_detection_options: LanguageDetectionOptions | None = None
+    language_confidence_threshold: float | None = None
+    """0..1: fail the job when the detected language's confidence is below it."""
+    prompt: str | None = None
+    """Up to 1,500 words of context (Universal-3 Pro only)."""
+    keyterms_prompt: list[str] | None = None
+    """Up to 200 (Universal-2) or 1000 (Universal-3 Pro) words or phrases of at most 6 words."""
+    keyterms_prompt_options: KeytermsPromptOptions | None = None
+    """How strongly keyterms are matched; needs ``keyterms_prompt``."""
+    temperature: float | None = None
+    """0..1 randomness of the model (Universal-3 Pro only)."""
+    word_boost: list[str] | None = None
+    """Custom vocabulary for older models; replaced by ``keyterms_prompt``."""
+    boost_param: OpenEnum[BoostParam] | None = None
+    """How strongly to favour ``word_boost`` words."""
+    custom_spelling: list[CustomSpelling] | None = None
+    """Replacements (``TranscriptionConfig.set_custom_spelling``)."""
+    remove_audio_tags: str | None = None
+    """``"all"`` removes audio event tags from the text (Universal-3 Pro only)."""
+
+    # Formatting, channels, slicing.
+    punctuate: bool | None = None
+    format_text: bool | None = None
+    disfluencies: bool | None = None
+    """Keep filler words such as "umm"."""
+    filter_profanity: bool | None = None
+    multichannel: bool | None = None
+    dual_channel: bool | None = None
+    """Deprecated predecessor of ``multichannel``, for older servers."""
+    audio_start_from: int | None = None
+    """Where to start transcribing, in milliseconds from the beginning of the audio."""
+    audio_end_at: int | None = None
+    """Where to stop transcribing, in milliseconds from the beginning of the audio."""
+    speech_threshold: float | None = None
+    """0..1: reject files with a smaller fraction of speech."""
+
+    # Speakers.
+    speaker_labels: bool | None = None
+    speakers_expected: int | None = None
+    """Exact number of speakers; needs ``speaker_labels``."""
+    speaker_options: SpeakerOptions | None = None
+    """A range of speaker counts; needs ``speaker_labels``."""
+
+    # Webhook (the auth header value lives on the config only).
+    webhook_url: str | None = None
+    webhook_auth_header_name: str | None = None
+
+    # PII redaction.
+    redact_pii: bool | None = None
+    redact_pii_policies: list[OpenEnum[PIIPolicy]] | None = None
+    redact_pii_sub: OpenEnum[SubstitutionPolicy] | None = None
+    """Replacement for redacted PII (server default ``hash``)."""
+    redact_pii_return_unredacted: bool | None = None
+    """Also return the unredacted text, words and utterances; needs ``redact_pii``."""
+    redact_pii_audio: bool | None = None
+    """Also produce a copy of the audio with the PII beeped out."""
+    redact_pii_audio_quality: OpenEnum[RedactPiiAudioQuality] | None = None
+    redact_pii_audio_options: RedactPiiAudioOptions | None = None
+
+    # Audio intelligence.
+    auto_highlights: bool | None = None
+    content_safety: bool | None = None
+    content_safety_confidence: int | None = None
+    """Content moderation threshold in percent, 25..100 (server default 50)."""
+    iab_categories: bool | None = None
+    sentiment_analysis: bool | None = None
+    entity_detection: bool | None = None
+    auto_chapters: bool | None = None
+    """Deprecated (AssemblyAI points to LLM Gateway)."""
+    summarization: bool | None = None
+    """Deprecated (AssemblyAI points to LLM Gateway)."""
+    summary_model: OpenEnum[SummaryModel] | None = None
+    summary_type: OpenEnum[SummaryType] | None = None
+    custom_topics: bool | None = None
+    """Deprecated; no function."""
+    topics: list[str] | None = None
+    """Deprecated; no function."""
+    speech_understanding: SpeechUnderstanding | None = None
+    """A translation, speaker-identification or custom-formatting task, as ``{"request": ...}``."""
+
+
 # --- the transcript ----------------------------------------------------------------------------
 
 
@@ -311,7 +437,7 @@ def _error_text(value: Any) -> Any:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-class Transcript(SpeechkitModel):
+class Transcript(SpeechkitModel, TranscriptOptionFields):
     """A transcription job and, once ``status`` is ``completed``, its result.
 
     Only ``id`` is required. ``status`` defaults to ``queued`` when the server omits it, so a
@@ -346,97 +472,32 @@ class Transcript(SpeechkitModel):
     translated_texts: dict[str, str] | None = None
     """Full-text translations keyed by language code."""
 
-    # Model and language.
-    speech_model: OpenEnum[SpeechModel] | None = None
-    """Deprecated single model; replaced by ``speech_models``."""
-    speech_models: list[OpenEnum[SpeechModel]] | None = None
-    """Requested models, in priority order."""
+    # The request's options are echoed (see TranscriptOptionFields); these are the transcript's.
     speech_model_used: OpenEnum[SpeechModel] | None = None
     """The model that actually transcribed the audio."""
-    language_code: OpenEnum[LanguageCode] | None = None
-    language_codes: list[OpenEnum[LanguageCode]] | None = None
-    """Languages for code switching."""
-    language_detection: bool | None = None
-    language_detection_options: LanguageDetectionOptions | None = None
+    domain_used: str | None = None
+    """The domain that was actually used, when ``domain`` was requested."""
     language_confidence: float | None = None
     """Confidence of the detected language, 0..1."""
-    language_confidence_threshold: float | None = None
-    """0..1: below it, the job fails instead of transcribing in a doubtful language."""
     language_model: str | None = None
     """Deprecated; no function."""
     acoustic_model: str | None = None
     """Deprecated; no function."""
-    prompt: str | None = None
-    keyterms_prompt: list[str] | None = None
-    temperature: float | None = None
-    """0..1."""
-    word_boost: list[str] | None = None
-    """Dropped from newer specs (use ``keyterms_prompt``); older servers still echo it."""
-    boost_param: OpenEnum[BoostParam] | None = None
-    custom_spelling: list[CustomSpelling] | None = None
-    remove_audio_tags: str | None = None
-
-    # Formatting and slicing.
-    punctuate: bool | None = None
-    format_text: bool | None = None
-    disfluencies: bool | None = None
-    filter_profanity: bool | None = None
-    multichannel: bool | None = None
-    dual_channel: bool | None = None
-    """Deprecated predecessor of ``multichannel``."""
-    audio_start_from: int | None = None
-    """Where transcription started, in milliseconds from the beginning of the audio."""
-    audio_end_at: int | None = None
-    """Where transcription stopped, in milliseconds from the beginning of the audio."""
-    speech_threshold: float | None = None
-    """0..1: files with a smaller fraction of speech are rejected."""
     speed_boost: bool | None = None
     """Deprecated; no function."""
-
-    # Speakers.
-    speaker_labels: bool | None = None
-    speakers_expected: int | None = None
-    speaker_options: SpeakerOptions | None = None
-
-    # Webhook (the auth header value is never echoed).
-    webhook_url: str | None = None
     webhook_auth: bool | None = None
     """Whether webhook auth details were provided."""
-    webhook_auth_header_name: str | None = None
     webhook_status_code: int | None = None
     """HTTP status your webhook endpoint answered with."""
 
-    # PII redaction.
-    redact_pii: bool | None = None
-    redact_pii_audio: bool | None = None
-    redact_pii_audio_quality: OpenEnum[RedactPiiAudioQuality] | None = None
-    redact_pii_audio_options: RedactPiiAudioOptions | None = None
-    redact_pii_policies: list[OpenEnum[PIIPolicy]] | None = None
-    redact_pii_sub: OpenEnum[SubstitutionPolicy] | None = None
-
-    # Audio intelligence: the flag echoes the request, the result is filled once completed.
-    auto_highlights: bool | None = None
+    # Results of the audio-intelligence options, filled once completed.
     auto_highlights_result: AutoHighlightsResult | None = None
-    content_safety: bool | None = None
     content_safety_labels: ContentSafetyLabelsResult | None = None
-    iab_categories: bool | None = None
     iab_categories_result: TopicDetectionModelResult | None = None
-    auto_chapters: bool | None = None
     chapters: list[Chapter] | None = None
-    entity_detection: bool | None = None
     entities: list[Entity] | None = None
-    sentiment_analysis: bool | None = None
     sentiment_analysis_results: list[SentimentAnalysisResult] | None = None
-    summarization: bool | None = None
-    """Deprecated (AssemblyAI points to LLM Gateway)."""
     summary: str | None = None
-    summary_type: OpenEnum[SummaryType] | None = None
-    summary_model: OpenEnum[SummaryModel] | None = None
-    custom_topics: bool | None = None
-    """Deprecated; no function."""
-    topics: list[str] | None = None
-    """Deprecated; no function."""
-    speech_understanding: SpeechUnderstanding | None = None
 
     # --- provider binding ----------------------------------------------------------------------
 
@@ -504,6 +565,79 @@ class Transcript(SpeechkitModel):
             if word.speaker is not None:
                 found.add(word.speaker)
         return sorted(found)
+
+    # --- computed locally from the words (AssemblyAI's SDK names) --------------------------------
+    #
+    # These need no transcriber: they run speechkit._core.text over ``words``, the rules the
+    # local server and the AIML provider use. The transcriber's methods of the same names fetch
+    # the service's own versions instead.
+
+    def export_subtitles_srt(self, chars_per_caption: int | None = None) -> str:
+        """SRT subtitles built locally from :attr:`words`, in AssemblyAI's format.
+
+        Matches the service's output on its spec example; use
+        ``transcriber.export_subtitles_srt(transcript)`` for the service's own file.
+
+        Args:
+            chars_per_caption: Maximum characters per caption, counting spaces (default 70).
+
+        Raises:
+            NotSupportedError: The transcript has no words (not completed, or a text-only model).
+            InvalidInputError: ``chars_per_caption`` is not a positive integer.
+        """
+        from speechkit._core import text
+
+        return text.subtitles(self, "srt", chars_per_caption)
+
+    def export_subtitles_vtt(self, chars_per_caption: int | None = None) -> str:
+        """WebVTT subtitles built locally from :attr:`words`; see :meth:`export_subtitles_srt`."""
+        from speechkit._core import text
+
+        return text.subtitles(self, "vtt", chars_per_caption)
+
+    def get_sentences(self) -> list[Sentence]:
+        """The transcript split into sentences, built locally from :attr:`words` (times in ms).
+
+        ``transcriber.get_sentences(transcript)`` asks the service instead.
+
+        Raises:
+            NotSupportedError: The transcript has no words.
+        """
+        from speechkit._core import text
+
+        return text.sentences(self).sentences
+
+    def get_paragraphs(self) -> list[Paragraph]:
+        """The transcript split into paragraphs, built locally from :attr:`words` (times in ms).
+
+        Raises:
+            NotSupportedError: The transcript has no words.
+        """
+        from speechkit._core import text
+
+        return text.paragraphs(self).paragraphs
+
+    def word_search(self, words: Sequence[str] | str) -> list[WordSearchMatch]:
+        """Where each word or phrase occurs, searched locally in :attr:`words`.
+
+        Case and punctuation are ignored; a phrase matches consecutive words. One match per
+        query, in query order, with ``count``, ``timestamps`` (``[start, end]`` in ms) and
+        ``indexes`` into :attr:`words`.
+
+        Args:
+            words: A word or phrase, or a list of them.
+
+        Raises:
+            NotSupportedError: The transcript has no words.
+            InvalidInputError: ``words`` is not a string or a list of strings.
+        """
+        from speechkit._core import text
+        from speechkit.errors import InvalidInputError
+
+        queries = [words] if isinstance(words, str) else list(words)
+        if not all(isinstance(q, str) for q in queries):
+            raise InvalidInputError("word_search(words=...) takes a string or a list of strings.")
+        return text.word_search(self, queries).matches
 
     # --- display -------------------------------------------------------------------------------
 

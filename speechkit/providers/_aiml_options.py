@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from speechkit._core.options.batch import BATCH_OPTIONS
 from speechkit.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -308,7 +309,6 @@ def _map_text_model(field: str, value: Any, family: Family) -> dict[str, Any] | 
 def _config_fields(config: TranscriptionConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     """The known options that are set (wire names and JSON values), and the extra ones."""
     config.validate_options()
-    known = set(type(config).model_fields) - {"extra_params"}
+    known = set(BATCH_OPTIONS)
     dumped = config.model_dump(mode="json", by_alias=True, exclude_none=True, include=known)
-    extras = {**config.extra_options, **config.extra_params}
-    return dumped, extras
+    return dumped, dict(config.extra_params)

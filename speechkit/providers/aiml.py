@@ -37,11 +37,11 @@ For ``aai/*`` models the AssemblyAI options are sent under their own names (the 
 ``word_boost``, ``speech_threshold``, audio slicing; not webhooks or ``speech_models``, since
 ``model`` picks the model).
 
-Options speechkit does not know (``TranscriptionConfig(smart_format=True)``, ``extra_params``)
+Options speechkit does not know (``TranscriptionConfig(extra_params={"smart_format": True})``)
 and the provider's ``options={...}`` are sent as they are. Precedence, lowest first: the
-provider's ``options``, the mapped config options, the config's unknown options and
-``extra_params``. When the model's spec types an option (``custom_intent_mode`` is
-``strict|extended``, a boolean, a range), a wrong value raises
+provider's ``options``, the mapped config options, then ``extra_params``. When the model's
+spec types an option (``custom_intent_mode`` is ``strict|extended``, a boolean, a range), a
+wrong value raises
 :class:`~speechkit.errors.InvalidInputError` naming it. In a multipart body, booleans are
 sent as ``"true"``/``"false"``, lists of strings as repeated fields and objects as JSON text.
 
@@ -225,7 +225,7 @@ class AIMLProvider(Provider):
             raise InvalidInputError(
                 f"TranscriptionConfig option(s) {', '.join(unmapped)} have no equivalent on "
                 f"AIML model {self.model!r}; remove them, or pass the model's own options "
-                "(TranscriptionConfig(<option>=...) or AIMLProvider(options=...))."
+                "(TranscriptionConfig(extra_params={...}) or AIMLProvider(options=...))."
                 + self._model_choice_hint(unmapped)
             )
         return params
@@ -240,7 +240,7 @@ class AIMLProvider(Provider):
         """The AIML options a job with ``config`` sends (besides ``model`` and the audio).
 
         Order of precedence, lowest first: the provider's ``options``, the mapped
-        TranscriptionConfig fields, then the config's unknown options and ``extra_params``.
+        TranscriptionConfig fields, then the config's ``extra_params``.
         A ``None`` from ``extra_params`` is sent as JSON ``null`` (as for AssemblyAI) and left
         out of a multipart body.
 

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from speechkit._core.audio_input import LocalAudio, RemoteAudio
 from speechkit._core.http import Body, Request, Response
+from speechkit._core.options.batch import DEFAULT_SPEECH_MODELS
 from speechkit._settings import ASSEMBLYAI_BASE_URL
 from speechkit.errors import InvalidInputError
 from speechkit.providers.base import JobState, Provider, parse_body
@@ -79,6 +80,9 @@ class AssemblyAIProvider(Provider):
             raise InvalidInputError("Local audio must be uploaded before creating the job.")
         assert isinstance(audio, RemoteAudio)
         params: dict[str, Any] = config.to_request_params() if config is not None else {}
+        if "speech_models" not in params and "speech_model" not in params:
+            # The HEAD spec requires speech_models; today's default pair, newest first.
+            params["speech_models"] = list(DEFAULT_SPEECH_MODELS)
         params["audio_url"] = audio.url
         return Request("POST", "/v2/transcript", json=params, creates_job=True)
 

@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any, cast
 
 from speechkit._core import text as core_text
+from speechkit._core.options.batch import BATCH_OPTIONS, check_params
 from speechkit.server import _intelligence, _pii, _text
 from speechkit.server.jobs import Job, JobStatus
 
@@ -40,53 +41,19 @@ class ParamError(ValueError):
 # -- request validation ----------------------------------------------------------------------
 
 
-def _names(text: str) -> list[str]:
-    return text.split()
-
-
-_BOOL_FIELDS = _names(
-    "punctuate format_text disfluencies multichannel dual_channel speaker_labels "
-    "language_detection auto_highlights content_safety iab_categories sentiment_analysis "
-    "entity_detection auto_chapters summarization redact_pii redact_pii_audio filter_profanity "
-    "custom_topics speed_boost"
-)
-_INT_FIELDS = _names("audio_start_from audio_end_at speakers_expected content_safety_confidence")
-_NUMBER_FIELDS = ["speech_threshold", "language_confidence_threshold", "temperature"]
-_STR_FIELDS = _names(
-    "language_code webhook_url webhook_auth_header_name webhook_auth_header_value speech_model "
-    "prompt summary_model summary_type redact_pii_audio_quality remove_audio_tags"
-)
-_STR_LIST_FIELDS = _names(
-    "word_boost keyterms_prompt speech_models redact_pii_policies language_codes topics"
-)
-_OBJECT_FIELDS = _names(
-    "language_detection_options redact_pii_audio_options speaker_options speech_understanding"
-)
-_ENUMS = {
-    "boost_param": ("low", "default", "high"),
-    "redact_pii_sub": ("entity_name", "hash"),
-    "redact_pii_audio_quality": ("mp3", "wav"),
-    "summary_model": ("informative", "conversational", "catchy"),
-    "summary_type": ("bullets", "bullets_verbose", "gist", "headline", "paragraph"),
-}
-KNOWN_FIELDS = frozenset(
-    [
-        "audio_url",
-        "custom_spelling",
-        "boost_param",
-        "redact_pii_sub",
-        *_BOOL_FIELDS,
-        *_INT_FIELDS,
-        *_NUMBER_FIELDS,
-        *_STR_FIELDS,
-        *_STR_LIST_FIELDS,
-        *_OBJECT_FIELDS,
-    ]
-)
+#: The spec types these as enum-or-string (language codes, models): the service accepts values
+#: newer than the table, so the stand-in does too.
+_OPEN_VALUES = frozenset({"language_code", "language_codes", "speech_model", "speech_models"})
+KNOWN_FIELDS = frozenset(["audio_url", *BATCH_OPTIONS])
 
 
 def validate_transcript_params(body: Any, *, allow_file_urls: bool = True) -> dict[str, Any]:
-    """Check a ``TranscriptParams`` body; returns the known, non-null options."""
+    """Check a ``TranscriptParams`` body; returns the known, non-null options.
+
+    The options are checked against ``speechkit._core.options.batch`` (types, ranges, enum
+    values, the rules that tie options together): the same spec-derived table the client
+    checks, without importing the client's models.
+    """
     if not isinstance(body, dict):
         raise ParamError("The request body must be a JSON object.")
     audio_url = body.get("audio_url")
@@ -97,55 +64,17 @@ def validate_transcript_params(body: Any, *, allow_file_urls: bool = True) -> di
     schemes = ("http://", "https://", "file://") if allow_file_urls else ("http://", "https://")
     if not audio_url.startswith(schemes):
         raise ParamError(f"audio_url must be an http(s) URL, got {audio_url!r}.")
-    params = {k: v for k, v in body.items() if k in KNOWN_FIELDS and v is not None}
-    for name in _BOOL_FIELDS:
-        if name in params and not isinstance(params[name], bool):
-            raise ParamError(f"{name} must be a boolean.")
-    for name in _INT_FIELDS:
-        value = params.get(name)
-        if value is not None and (
-            not isinstance(value, int) or isinstance(value, bool) or value < 0
-        ):
-            raise ParamError(f"{name} must be a non-negative integer.")
-    for name in _NUMBER_FIELDS:
-        value = params.get(name)
-        if value is not None and (not isinstance(value, int | float) or isinstance(value, bool)):
-            raise ParamError(f"{name} must be a number.")
-    for name in ("speech_threshold", "language_confidence_threshold"):
-        if name in params and not 0 <= params[name] <= 1:
-            raise ParamError(f"{name} must be between 0 and 1.")
-    for name in _STR_FIELDS:
-        if name in params and not isinstance(params[name], str):
-            raise ParamError(f"{name} must be a string.")
-    for name in _STR_LIST_FIELDS:
-        value = params.get(name)
-        if value is not None and (
-            not isinstance(value, list) or not all(isinstance(v, str) for v in value)
-        ):
-            raise ParamError(f"{name} must be an array of strings.")
-    for name in _OBJECT_FIELDS:
-        if name in params and not isinstance(params[name], dict):
-            raise ParamError(f"{name} must be an object.")
-    for name, allowed in _ENUMS.items():
-        if name in params and params[name] not in allowed:
-            raise ParamError(f"{name} must be one of {', '.join(allowed)}.")
+    params, problems = check_params(body, open_values=_OPEN_VALUES)
+    if problems:
+        raise ParamError(problems[0])
     spelling = params.get("custom_spelling")
-    if spelling is not None and (
-        not isinstance(spelling, list)
-        or not all(
-            isinstance(r, dict)
-            and isinstance(r.get("from"), list)
-            and all(isinstance(f, str) for f in r["from"])
-            and isinstance(r.get("to"), str)
-            for r in spelling
-        )
+    if spelling is not None and not all(
+        isinstance(r.get("from"), list)
+        and all(isinstance(f, str) for f in r["from"])
+        and isinstance(r.get("to"), str)
+        for r in spelling
     ):
         raise ParamError('custom_spelling must be an array of {"from": [string], "to": string}.')
-    start, end = params.get("audio_start_from"), params.get("audio_end_at")
-    if start is not None and end is not None and end <= start:
-        raise ParamError("audio_end_at must be greater than audio_start_from.")
-    if params.get("redact_pii_audio") and not params.get("redact_pii"):
-        raise ParamError("redact_pii_audio requires redact_pii to be enabled.")
     return params
 
 

@@ -5,8 +5,9 @@ Implements (spec: ``openapi.json`` HEAD, notes in ``protocols.md`` §1):
 * ``POST /v2/upload``: raw body (``Content-Length`` or chunked), capped → ``{"upload_url"}``,
   where ``upload_url`` is ``{base_url}/upload/{uuid}`` (``GET`` on it returns the bytes). The
   body is streamed into the store: uploads over ``upload_spool_bytes`` go to a temporary file.
-* ``POST /v2/transcript``: validates like the service (``audio_url`` required, option types
-  checked, unknown options ignored) → the Transcript, ``status: queued``; the job then runs in the
+* ``POST /v2/transcript``: validates like the service (``audio_url`` required; option types,
+  ranges, enum values and combinations checked from ``speechkit._core.options.batch``; unknown
+  options ignored) → the Transcript, ``status: queued``; the job then runs in the
   background (``processing`` → ``completed`` / ``error``).
 * ``GET /v2/transcript/{id}``, ``DELETE`` (only once done; answers the spec's deleted form).
 * ``GET /v2/transcript``: ``limit`` 1-200 (default 10), ``status``, ``created_on``,

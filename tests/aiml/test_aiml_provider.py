@@ -93,7 +93,7 @@ def test_model_is_required_and_known_ones_are_listed(model: str | None) -> None:
 
 def test_unknown_model_passes_through() -> None:
     p = provider("nova-4-future")
-    assert body(p, TranscriptionConfig(smart_format=True, brand_new="x")) == {
+    assert body(p, TranscriptionConfig(extra_params={"smart_format": True, "brand_new": "x"})) == {
         "model": "nova-4-future",
         "url": URL,
         "smart_format": True,
@@ -162,7 +162,7 @@ def test_nova3_mapping_differences() -> None:
 
 
 def test_extra_config_fields_reach_the_wire() -> None:
-    config = TranscriptionConfig(smart_format=True, paragraphs=True)
+    config = TranscriptionConfig(extra_params={"smart_format": True, "paragraphs": True})
     config.extra_params["utt_split"] = 0.8
     assert body(provider("nova-3"), config) == {
         "model": "nova-3",
@@ -177,7 +177,7 @@ def test_provider_options_are_defaults_that_config_overrides() -> None:
     p = provider("nova-3", options={"smart_format": False, "numerals": True})
     assert body(p) == {"model": "nova-3", "url": URL, "smart_format": False, "numerals": True}
     # Mapped config fields beat provider options; config extras beat both.
-    config = TranscriptionConfig(format_text=True, numerals=False)
+    config = TranscriptionConfig(format_text=True, extra_params={"numerals": False})
     assert body(p, config) == {
         "model": "nova-3",
         "url": URL,
@@ -239,7 +239,9 @@ def test_text_model_mapping() -> None:
         body(provider("openai/gpt-4o-transcribe"), TranscriptionConfig(punctuate=False))
     with pytest.raises(InvalidInputError, match="speaker_labels"):
         body(provider("microsoft/mai-transcribe-1.5"), TranscriptionConfig(speaker_labels=True))
-    assert body(provider("microsoft/mai-transcribe-1.5"), TranscriptionConfig(top_p=0.5)) == {
+    assert body(
+        provider("microsoft/mai-transcribe-1.5"), TranscriptionConfig(extra_params={"top_p": 0.5})
+    ) == {
         "model": "microsoft/mai-transcribe-1.5",
         "url": URL,
         "top_p": 0.5,
@@ -276,7 +278,9 @@ def test_invalid_options_are_named(model: str, options: dict[str, Any], named: s
 
 def test_valid_spec_unions() -> None:
     p = provider("nova-3")
-    config = TranscriptionConfig(detect_language=["en", "de"], summarize=True, custom_intent="buy")
+    config = TranscriptionConfig(
+        extra_params={"detect_language": ["en", "de"], "summarize": True, "custom_intent": "buy"}
+    )
     assert body(p, config)["detect_language"] == ["en", "de"]
     assert provider("#g1_whisper-large", options={"utt_split": 1}).options == {"utt_split": 1}
 
@@ -287,7 +291,8 @@ def test_valid_spec_unions() -> None:
 def test_multipart_create_fields() -> None:
     audio = LocalAudio(BytesBody(b"RIFF"), "a.wav", "audio/wav")
     config = TranscriptionConfig(
-        speaker_labels=True, tag=["x", "y"], utt_split=0.5, custom_topic=["a"]
+        speaker_labels=True,
+        extra_params={"tag": ["x", "y"], "utt_split": 0.5, "custom_topic": ["a"]},
     )
     request = provider("#g1_nova-2-meeting").build_create(audio, config)
     assert (request.method, request.path, request.creates_job, request.json) == (

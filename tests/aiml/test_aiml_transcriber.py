@@ -113,7 +113,9 @@ def test_create_from_url_sends_exact_json(aiml: FakeAIML, status: int) -> None:
     aiml.create_status = status
     aiml.polls = [completed(deepgram_result())]
     with make_transcriber(aiml, model="#g1_whisper-large") as transcriber:
-        transcript = transcriber.submit(URL, TranscriptionConfig(smart_format=True))
+        transcript = transcriber.submit(
+            URL, TranscriptionConfig(extra_params={"smart_format": True})
+        )
     assert (transcript.id, transcript.status) == (JOB_ID, TranscriptStatus.queued)
     [create] = aiml.creates
     assert str(create.url) == "https://aiml.test.local/v1/stt/create"
@@ -444,6 +446,7 @@ def _fake_assemblyai(request: httpx.Request) -> httpx.Response:
             "speaker_labels": True,
             "punctuate": True,
             "format_text": True,
+            "speech_models": ["universal-3-5-pro", "universal-2"],
         }
         return httpx.Response(200, json={"id": "aai-1", "status": "queued"})
     if path == "/v2/transcript/aai-1":

@@ -111,6 +111,12 @@ def test_transcription_options_reach_the_job(
         (["--config", "speakers_expected=0"], "speakers_expected"),
         (["--config-json", "[1, 2]"], "expected a JSON object"),
         (["--config", "novalue"], "KEY=VALUE"),
+        # Checked against the option table before anything is uploaded.
+        (["--language", "english"], "'english' is not a value speechkit knows"),
+        (["--language", "english"], "Did you mean 'en'"),
+        (["--redact-pii", "bogus_policy"], "redact_pii_policies: 'bogus_policy'"),
+        (["--speech-model", "best2"], "Did you mean 'best'"),
+        (["--config-json", '{"speaker_label": true}'], "did you mean 'speaker_labels'"),
     ],
 )
 def test_bad_options_are_one_line_usage_errors(

@@ -119,7 +119,11 @@ def test_transcribe_uploads_local_audio_then_creates_then_polls() -> None:
         "GET /v2/transcript/job-1",
         "GET /v2/transcript/job-1",
     ]
-    assert driver.sent[1].json == {"audio_url": "https://cdn.test/u1", "speaker_labels": True}
+    assert driver.sent[1].json == {
+        "audio_url": "https://cdn.test/u1",
+        "speaker_labels": True,
+        "speech_models": ["universal-3-5-pro", "universal-2"],
+    }
     assert driver.sent[1].creates_job
 
 

@@ -86,12 +86,19 @@ def test_task_body_defaults_and_enum_strings() -> None:
     assert params.to_request_body() == {
         "prompt": "List the speakers",
         "input_text": "A: hi\nB: hello",
-    }  # final_model is omitted unless chosen: the server picks its current default
+        "final_model": "anthropic/claude-sonnet-4-20250514",
+    }  # final_model is required by the HEAD spec: speechkit sends its default
     params.final_model = LemurModel.claude3_5_haiku_20241022
     params.temperature = 0.5
     body = params.to_request_body()
     assert body["final_model"] == "anthropic/claude-3-5-haiku-20241022"
     assert body["temperature"] == 0.5
+
+
+def test_a_retired_final_model_warns_and_is_still_sent() -> None:
+    with pytest.warns(DeprecationWarning, match="'default' was retired"):
+        params = LemurTaskParams(prompt="p", input_text="t", final_model="default")
+    assert params.to_request_body()["final_model"] == "default"
 
 
 def test_unknown_model_and_unknown_options_pass_through() -> None:

@@ -177,12 +177,29 @@ def test_http_url_fetched_from_another_server(
         ({"audio_url": "http://x/a.wav", "speech_threshold": 2}, "speech_threshold"),
         ({"audio_url": "http://x/a.wav", "custom_spelling": [{"from": "a"}]}, "custom_spelling"),
         ({"audio_url": "http://x/a.wav", "redact_pii_audio": True}, "redact_pii"),
+        # From the same spec-derived table the client checks: enum values, ranges, rules.
+        (
+            {"audio_url": "http://x/a.wav", "redact_pii": True, "redact_pii_policies": ["ssn"]},
+            "redact_pii_policies: 'ssn'",
+        ),
+        ({"audio_url": "http://x/a.wav", "content_safety_confidence": 5}, ">= 25"),
+        ({"audio_url": "http://x/a.wav", "speakers_expected": 2}, "speaker_labels"),
+        ({"audio_url": "http://x/a.wav", "redact_pii_sub": "stars"}, "redact_pii_sub"),
     ],
 )
 def test_create_validation(client: httpx.Client, body: dict[str, Any], fragment: str) -> None:
     response = client.post("/v2/transcript", json=body)
     assert response.status_code == 400
     assert fragment in response.json()["error"]
+
+
+def test_create_accepts_codes_and_models_newer_than_the_table(client: httpx.Client) -> None:
+    # The spec types language_code and the models enum-or-string; what a client sends through
+    # extra_params must not be refused by the stand-in.
+    body = {"audio_url": "http://x/a.wav", "language_code": "xx", "speech_models": ["next-1"]}
+    created = client.post("/v2/transcript", json=body)
+    assert created.status_code == 200
+    assert created.json()["speech_models"] == ["next-1"]
 
 
 def test_create_rejects_bad_json(client: httpx.Client) -> None:
@@ -395,7 +412,13 @@ def test_redacted_audio(make_server: Callable[..., LocalServer], wav: Callable[.
         url = upload(c, wav(0.5))
         plain = c.post("/v2/transcript", json={"audio_url": url}).json()
         redacted = c.post(
-            "/v2/transcript", json={"audio_url": url, "redact_pii": True, "redact_pii_audio": True}
+            "/v2/transcript",
+            json={
+                "audio_url": url,
+                "redact_pii": True,
+                "redact_pii_policies": ["person_name"],
+                "redact_pii_audio": True,
+            },
         ).json()
         assert c.get(f"/v2/transcript/{redacted['id']}/redacted-audio").status_code == 202
         wait_done(c, redacted["id"])
@@ -421,7 +444,12 @@ def test_redacted_audio_expires(
     with httpx.Client(base_url=srv.base_url) as c:
         created = c.post(
             "/v2/transcript",
-            json={"audio_url": upload(c, wav(0.2)), "redact_pii": True, "redact_pii_audio": True},
+            json={
+                "audio_url": upload(c, wav(0.2)),
+                "redact_pii": True,
+                "redact_pii_policies": ["person_name"],
+                "redact_pii_audio": True,
+            },
         ).json()
         wait_done(c, created["id"])
         time.sleep(0.3)
