@@ -72,7 +72,6 @@ from speechkit.server._transcript import (
     validate_transcript_params,
 )
 from speechkit.server.jobs import Job, JobStatus
-from speechkit.server.security import UrlRefused, fetch
 from speechkit.server.state import ServerState, get_state
 from speechkit.server.uploads import UPLOAD_PATH_PREFIX, UploadTooLarge
 
