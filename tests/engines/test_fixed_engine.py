@@ -110,18 +110,22 @@ def test_create_engine_by_name() -> None:
     assert engine.words == ("hi", "there")
 
 
-def test_create_engine_offline_is_pocketsphinx_and_starts_nothing() -> None:
-    from speechkit.engines.pocketsphinx_engine import PocketsphinxEngine
+def test_create_engine_offline_is_whisper_if_installed_else_pocketsphinx_and_starts_nothing() -> (
+    None
+):
+    from speechkit.engines.whisper_engine import whisper_available
 
     engine = create_engine("offline", workers=1)
-    assert isinstance(engine, PocketsphinxEngine)
-    assert engine.name == "pocketsphinx"
-    assert engine.worker_pids() == []
+    assert engine.name == ("whisper" if whisper_available() else "pocketsphinx")
+    assert engine.worker_pids() == []  # type: ignore[attr-defined]
+    sphinx = create_engine("pocketsphinx", workers=1)
+    assert sphinx.name == "pocketsphinx"
+    assert sphinx.worker_pids() == []  # type: ignore[attr-defined]
 
 
 def test_unknown_engine_names_the_valid_ones() -> None:
-    with pytest.raises(ValueError, match="Unknown engine 'whisper'") as caught:
-        create_engine("whisper")
+    with pytest.raises(ValueError, match="Unknown engine 'sphinx3'") as caught:
+        create_engine("sphinx3")
     for name in ENGINE_NAMES:
         assert name in str(caught.value)
 

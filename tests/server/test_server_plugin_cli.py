@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 USER_TEST = """
 import io, time, wave
@@ -103,3 +104,31 @@ def test_cli_serves_until_interrupted() -> None:
             proc.stdout.close()
         if proc.stderr is not None:
             proc.stderr.close()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--engine", "pocketsphinx", "--beam-size", "5"], "--beam-size: not an option"),
+        (["--engine", "fixed", "--threads", "2"], "--threads: not an option"),
+        (["--engine", "nope"], "Unknown engine 'nope'; valid engines are: whisper"),
+    ],
+)
+def test_cli_refuses_engine_options_that_do_not_apply(
+    arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from speechkit.server.cli import main
+
+    assert main([*arguments, "--port", "0"]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_engine_options_reach_the_engine() -> None:
+    from speechkit.server.cli import _engine_options, build_parser
+
+    args = build_parser().parse_args(["--engine", "pocketsphinx", "--workers", "3"])
+    assert _engine_options(args) == {"workers": 3}
+    args = build_parser().parse_args(["--engine", "fixed", "--fixed-text", "hi there"])
+    assert _engine_options(args) == {"text": "hi there"}
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--workers", "0"])

@@ -41,7 +41,7 @@ def test_rest_transcripts_of_every_format(sphinx: LocalServer) -> None:
         for name in ("sample.wav", "sample.mp3", "sample_8k.wav"):
             url = c.post("/v2/upload", content=(AUDIO / name).read_bytes()).json()["upload_url"]
             ids[name] = c.post("/v2/transcript", json={"audio_url": url}).json()["id"]
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 110  # a hang guard, not a speed check
         results: dict[str, dict[str, Any]] = {}
         while len(results) < len(ids):
             assert time.monotonic() < deadline

@@ -188,3 +188,23 @@ def test_cli_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["--latency", "soon"]) == 2
     assert cli.main(["serve", "--help"]) == 0
     assert "--ws-drop-after" in capsys.readouterr().out
+
+
+def test_local_provider_starts_the_engine_asked_for() -> None:
+    from speechkit.errors import InvalidInputError
+    from speechkit.providers import resolve_provider
+
+    provider, server = resolve_provider(
+        "local", api_key=None, base_url=None, model=None, engine="fixed"
+    )
+    assert server is not None
+    try:
+        assert httpx.get(f"{provider.base_url}/_speechkit/health").json()["engine"] == "fixed"
+    finally:
+        server.close()
+    with pytest.raises(
+        InvalidInputError, match='engine= chooses the recognizer of provider="local"'
+    ):
+        resolve_provider("assemblyai", api_key="k", base_url=None, model=None, engine="whisper")
+    with pytest.raises(InvalidInputError, match="Unknown engine"):
+        resolve_provider("local", api_key=None, base_url=None, model=None, engine="nope")
