@@ -11,7 +11,13 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from importlib import metadata
 from typing import Any, Literal
 
-from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+from websockets.exceptions import (
+    ConnectionClosed,
+    InvalidStatus,
+    PayloadTooBig,
+    ProtocolError,
+    WebSocketException,
+)
 
 from speechkit._core.realtime import (
     Connect,
@@ -131,14 +137,29 @@ CONNECT_ERRORS = (OSError, EOFError, TimeoutError, WebSocketException)
 
 def report_close(session: RealtimeSession, closed: ConnectionClosed, now: float) -> None:
     """Tell the session how the websocket closed: the server's close frame, or the code the
-    client sent because the server broke the protocol (invalid UTF-8, an oversize frame)."""
+    client sent because the server broke the protocol (invalid UTF-8, an oversize frame).
+
+    A text frame is decoded only when it is read, so the server may have completed a normal
+    close by then; websockets then chains the decoding error as the cause, which wins."""
+    cause = closed.__cause__
+    protocol_error = _PROTOCOL_ERRORS.get(type(cause)) if cause is not None else None
     sent, rcvd = closed.sent, closed.rcvd
-    if sent is not None and sent.code in (1002, 1007, 1009) and not closed.rcvd_then_sent:
+    if protocol_error is not None:
+        session.connection_closed(now, protocol_error, str(cause)[:120], by_client=True)
+    elif sent is not None and sent.code in (1002, 1007, 1009):
+        # The client only sends these when the server broke the protocol.
         session.connection_closed(now, sent.code, sent.reason, by_client=True)
     elif rcvd is not None:
         session.connection_closed(now, rcvd.code, rcvd.reason)
     else:
         session.connection_closed(now, None, "")
+
+
+_PROTOCOL_ERRORS: dict[type[BaseException], int] = {
+    UnicodeDecodeError: 1007,
+    PayloadTooBig: 1009,
+    ProtocolError: 1002,
+}
 
 
 def not_a_sync_token() -> RealtimeError:

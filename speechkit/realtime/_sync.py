@@ -79,6 +79,18 @@ class RealtimeTranscriber(TranscriberBase):
       ``Silence``, ``LLMGatewayResponse``, ``SpeakerRevision``, ``Warning``) and any message type
       speechkit does not know yet, typed where known, never dropped silently.
 
+    **More v3 options.** The connection parameters of the ``assemblyai`` 1.8.2 SDK are keyword
+    arguments under the same names: ``language_codes`` (``language_code`` is deprecated),
+    ``domain``, ``filter_profanity``, ``redact_pii``, ``redact_pii_policies``,
+    ``redact_pii_sub``, ``webhook_url``, ``webhook_auth_header_name``,
+    ``webhook_auth_header_value`` (kept out of logs), ``continuous_partials``,
+    ``include_partial_turns``, ``session_heartbeat``, ``acknowledge_silence``,
+    ``speaker_labels_revision_interval_ms``, ``voice_focus``, ``voice_focus_threshold``,
+    ``mode``, ``agent_context``, ``interruption_delay``, ``turn_left_pad_ms`` and
+    ``llm_gateway`` (a dict). They are checked against one table (types, ranges, allowed
+    values); the ones ``UpdateConfiguration`` carries change live with :meth:`update_options`,
+    the rest reconnect.
+
     **Times.** All transcript times are milliseconds on the session timeline: from the first audio
     byte streamed, continuous across reconnects (they never go backwards). Options ending in ``_ms``
     and ``min/max_turn_silence`` are milliseconds; ``*_timeout``, ``*_interval`` and ``backoff_*``
@@ -108,16 +120,6 @@ class RealtimeTranscriber(TranscriberBase):
         speaker_labels: v3: label speakers.
         max_speakers: v3: the most speakers to label.
         prompt: v3: a prompt for Universal-3 Pro.
-        language_codes, language_code, domain, filter_profanity, agent_context,
-            interruption_delay, turn_left_pad_ms, session_heartbeat, acknowledge_silence,
-            webhook_url, webhook_auth_header_name, webhook_auth_header_value,
-            speaker_labels_revision_interval_ms, voice_focus, voice_focus_threshold,
-            continuous_partials, include_partial_turns, redact_pii, redact_pii_policies,
-            redact_pii_sub, mode, llm_gateway: v3 connection parameters of the ``assemblyai``
-            1.8.2 SDK, under the same names, checked against one table
-            (``speechkit._core.realtime_v3_options``: types, ranges, allowed values). The ones
-            ``UpdateConfiguration`` carries change live with :meth:`update_options`; the rest
-            reconnect. ``webhook_auth_header_value`` is kept out of logs.
         extra_params: More query parameters, passed through as is.
         api_key: Sent in the ``Authorization`` header, never in the URL or a log line. Defaults to
             ``ASSEMBLYAI_API_KEY`` or ``speechkit.settings.api_key``.
