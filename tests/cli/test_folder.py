@@ -222,7 +222,11 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(
     assert "Run the same command again to resume" in stderr
     assert stderr.strip().count("\n") == 0
     recorded = [e for e in _state(out).values() if e.get("transcript_id")]
-    assert len(recorded) == slow_server.jobs_created  # every created job is in the ledger
+    creating = [e for e in _state(out).values() if e["status"] == "creating"]
+    # Every job whose answer arrived is recorded; a create still on the wire at Ctrl-C (at
+    # most -j of them) is left "creating", and the rerun finds its job by its upload URL.
+    assert len(recorded) + len(creating) >= slow_server.jobs_created
+    assert len(creating) <= 2
 
     result = run_cli(args)
     assert result.returncode == 0, result.stderr
