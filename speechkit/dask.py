@@ -53,7 +53,9 @@ def _run_batch(
     rate, burst = budget
     transcriber = copy.copy(transcriber)  # a fresh one: settings only, its own connections
     with semaphore, transcriber:
-        transcriber._limiter = _SharedLimiter(TokenBucket(rate, burst))
+        # A batch takes over a lease another batch may just have used: starting with no burst
+        # keeps every lease, batch after batch, within burst + rate x time.
+        transcriber._limiter = _SharedLimiter(TokenBucket(rate, burst, initial=0))
         group = transcriber.transcribe_group(
             paths,
             config,

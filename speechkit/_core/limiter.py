@@ -32,15 +32,18 @@ class TokenBucket:
     ``TokenBucket(60, 2000)`` stays under 20,000 per 5 minutes. Reservations are kept in order,
     so callers that wait the returned time never exceed the budget together.
 
-    Not thread-safe on its own: the group driver calls it from one thread.
+    Not thread-safe on its own: the group driver calls it from one thread. ``initial`` is the
+    number of requests allowed at once at the start (default ``burst``).
     """
 
-    def __init__(self, rate: float, burst: int) -> None:
+    def __init__(self, rate: float, burst: int, *, initial: float | None = None) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError("rate must be > 0 and burst >= 1")
         self.rate = rate
         self.burst = burst
-        self._tokens = float(burst)
+        # ``initial=0`` for a bucket that takes over a share another one was using (a new
+        # batch in a cluster slot): it must not grant the burst a second time.
+        self._tokens = float(burst if initial is None else initial)
         self._last: float | None = None
 
     def reserve(self, now: float) -> float:

@@ -138,6 +138,8 @@ def test_token_bucket_spreads_requests_under_the_budget() -> None:
     assert waits[:5] == [0.0] * 5
     assert waits[5:] == pytest.approx([0.1, 0.2, 0.3])
     assert bucket.reserve(10.0) == 0.0  # refilled, capped at burst
+    empty = TokenBucket(rate=10, burst=5, initial=0)
+    assert empty.reserve(0.0) == pytest.approx(0.1)  # no burst granted again
 
 
 def test_limited_flow_sleeps_before_a_request_when_over_budget() -> None:

@@ -19,6 +19,9 @@ from tests.cli.conftest import (
 )
 
 STATE = ".speechkit-ledger.db"
+#: Enough files that a kill after the second create lands before the last one is created
+#: (the group creates ahead while earlier jobs are still processing).
+FILES_TO_KILL = 12
 
 
 def _state(out: Path) -> dict[str, dict[str, str]]:
@@ -90,7 +93,7 @@ def test_resume_after_kill_creates_no_duplicate_jobs(
 ) -> None:
     root = tmp_path / "in"
     root.mkdir()
-    for index in range(5):
+    for index in range(FILES_TO_KILL):
         write_wav(root / f"f{index}.wav", tone=index)
     out = tmp_path / "out"
     args = [*connection_args(slow_server), "transcribe", str(root), "-o", str(out), "-j", "2"]
@@ -104,13 +107,13 @@ def test_resume_after_kill_creates_no_duplicate_jobs(
             process.kill()
     assert process.returncode == -signal.SIGKILL
     created_before_kill = slow_server.jobs_created
-    assert created_before_kill < 5
-    assert not all((out / f"f{index}.txt").exists() for index in range(5))
+    assert created_before_kill < FILES_TO_KILL
+    assert not all((out / f"f{index}.txt").exists() for index in range(FILES_TO_KILL))
 
     result = run_cli(args)
     assert result.returncode == 0, result.stderr
-    assert slow_server.jobs_created == 5  # every file exactly once, across both runs
-    for index in range(5):
+    assert slow_server.jobs_created == FILES_TO_KILL  # every file once, across both runs
+    for index in range(FILES_TO_KILL):
         assert (out / f"f{index}.txt").exists()
 
 
@@ -214,12 +217,16 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 130
+    assert process.returncode == 130, stderr
     assert "interrupted" in stderr
     assert "Run the same command again to resume" in stderr
     assert stderr.strip().count("\n") == 0
     recorded = [e for e in _state(out).values() if e.get("transcript_id")]
-    assert len(recorded) == slow_server.jobs_created  # every created job is in the ledger
+    creating = [e for e in _state(out).values() if e["status"] == "creating"]
+    # Every job whose answer arrived is recorded; a create still on the wire at Ctrl-C (at
+    # most -j of them) is left "creating", and the rerun finds its job by its upload URL.
+    assert len(recorded) + len(creating) >= slow_server.jobs_created
+    assert len(creating) <= 2
 
     result = run_cli(args)
     assert result.returncode == 0, result.stderr
