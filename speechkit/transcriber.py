@@ -168,6 +168,9 @@ class Transcriber(TranscriberBase):
         max_workers: Threads of the pool behind the ``*_async`` futures methods.
         http_client: An ``httpx.Client`` to send with (proxies, custom TLS). You keep
             ownership: ``close()`` does not close it.
+        engine: The recognizer of ``provider="local"``: ``"offline"`` (the default: Whisper
+            when ``speechkit[whisper]`` is installed, else pocketsphinx), ``"whisper"``,
+            ``"pocketsphinx"`` or ``"fixed"``. An error with any other provider.
 
     Use it as a context manager, or call :meth:`close`, to release its threads and connections.
     """
@@ -186,6 +189,7 @@ class Transcriber(TranscriberBase):
         polling_max_interval: float | None = None,
         max_workers: int = 8,
         http_client: httpx.Client | None = None,
+        engine: str | None = None,
     ) -> None:
         if max_workers < 1:
             raise InvalidInputError(f"max_workers must be >= 1, got {max_workers}.")
@@ -199,6 +203,7 @@ class Transcriber(TranscriberBase):
             max_retries=max_retries,
             polling_interval=polling_interval,
             polling_max_interval=polling_max_interval,
+            engine=engine,
         )
         self._shell = SyncShell(
             base_url=self._provider.base_url,
@@ -681,6 +686,7 @@ class AsyncTranscriber(TranscriberBase):
         polling_interval: float | None = None,
         polling_max_interval: float | None = None,
         http_client: httpx.AsyncClient | None = None,
+        engine: str | None = None,
     ) -> None:
         super().__init__(
             provider=provider,
@@ -692,6 +698,7 @@ class AsyncTranscriber(TranscriberBase):
             max_retries=max_retries,
             polling_interval=polling_interval,
             polling_max_interval=polling_max_interval,
+            engine=engine,
         )
         self._shell = AsyncShell(
             base_url=self._provider.base_url,

@@ -360,3 +360,18 @@ def test_find_transcripts_bad_input(transcriber: Transcriber, fake: FakeAssembly
     with pytest.raises(InvalidInputError, match="search_limit"):
         transcriber.find_transcripts(["https://example.org/a.mp3"], search_limit=0)
     assert fake.requests == []
+
+
+@pytest.mark.parametrize("client", ["sync", "async"])
+async def test_local_provider_takes_the_engine_and_other_providers_refuse_it(client: str) -> None:
+    """``engine=`` reaches the local server a local transcriber starts; elsewhere it is an error."""
+    audio = Path(__file__).parents[1] / "examples" / "audio" / "sample.wav"
+    if client == "sync":
+        with speechkit.Transcriber(provider="local", engine="fixed") as transcriber:
+            text = transcriber.transcribe(audio).text
+    else:
+        async with speechkit.AsyncTranscriber(provider="local", engine="fixed") as atranscriber:
+            text = (await atranscriber.transcribe(audio)).text
+    assert text == "Hello world."  # the fixed engine's text, not a recognition of the sample
+    with pytest.raises(speechkit.InvalidInputError, match='provider="local"'):
+        speechkit.Transcriber(api_key="key", engine="fixed")
