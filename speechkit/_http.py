@@ -485,6 +485,7 @@ class SyncShell(_ShellBase):
             else:
                 sending[pool.submit(self._send, op)] = task
 
+        aborted = False
         try:
             begin(group.start())
             while sleepers or sending:
@@ -512,6 +513,7 @@ class SyncShell(_ShellBase):
                     else:
                         advance(task, response, None)
         except BaseException:
+            aborted = True
             group.stop()
             pool.shutdown(wait=False, cancel_futures=True)
             # Requests already sent (a create among them) may land: let them, briefly, so a
@@ -524,7 +526,9 @@ class SyncShell(_ShellBase):
                         self._settle(group, sending[future], future.result())
             raise
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            # A finished group's threads are idle: join them, so none outlives the call. An
+            # interrupted one is not waited for (a send on the wire may still be running).
+            pool.shutdown(wait=not aborted, cancel_futures=True)
             for task in live:
                 task.flow.close()
 
