@@ -26,6 +26,7 @@ class SweepFake:
     requests: list[httpx.Request] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     uploads: int = 0
+    uploaded: dict[str, bytes] = field(default_factory=dict)  # upload URL -> the bytes sent
 
     def api_requests(self) -> list[httpx.Request]:
         return list(self.requests)
@@ -41,9 +42,9 @@ class SweepFake:
             path = request.url.path
             if request.method == "POST" and path == "/v2/upload":
                 self.uploads += 1
-                return httpx.Response(
-                    200, json={"upload_url": f"https://cdn.test/u{self.uploads:03d}.bin"}
-                )
+                upload_url = f"https://cdn.test/u{self.uploads:03d}.bin"
+                self.uploaded[upload_url] = request.read()
+                return httpx.Response(200, json={"upload_url": upload_url})
             if request.method == "POST" and path == "/v2/transcript":
                 url = json.loads(request.content)["audio_url"]
                 tid = "job-" + url.rsplit("/", 1)[-1].split(".")[0]
