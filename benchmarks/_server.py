@@ -216,6 +216,15 @@ class ServerProcess:
         return True
 
 
+def request_counts_at(base_url: str) -> dict[str, int]:
+    """Requests the server at ``base_url`` received per endpoint name, read from a client
+    process that has only the URL (``ServerProcess.request_counts`` is the parent's view)."""
+    response = httpx.get(f"{base_url}/_speechkit/stats", params={"log": 0}, timeout=30)
+    response.raise_for_status()
+    counts: dict[str, int] = response.json()["requests"]
+    return counts
+
+
 def _serve(options: dict[str, Any]) -> None:
     from speechkit.server import LocalServer
 

@@ -14,12 +14,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from benchmarks._audio import write_tone_wav
 from benchmarks._figures import Figure, median
 from benchmarks._proc import run_child
-from benchmarks._server import ServerProcess
+from benchmarks._server import ServerProcess, request_counts_at
 
 NAME = "latency"
 TITLE = "Short-job latency"
@@ -37,13 +35,6 @@ SETTINGS = (
 )
 
 
-def _counts(base_url: str) -> dict[str, int]:
-    response = httpx.get(f"{base_url}/_speechkit/stats", params={"log": 0}, timeout=30)
-    response.raise_for_status()
-    counts: dict[str, int] = response.json()["requests"]
-    return counts
-
-
 def _requests_between(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     names = ("upload", "transcript.create", "transcript.get")
     return {name: after.get(name, 0) - before.get(name, 0) for name in names}
@@ -58,7 +49,7 @@ def measure(side: str, base_url: str, audio: str, jobs: int) -> dict[str, Any]:
         with speechkit.Transcriber(base_url=base_url, api_key="speechkit-bench") as transcriber:
             url = transcriber.upload_file(audio)
             transcriber.transcribe(url)  # warm-up
-            before = _counts(base_url)
+            before = request_counts_at(base_url)
             for _ in range(jobs):
                 started = time.perf_counter()
                 transcript = transcriber.transcribe(url)
@@ -71,14 +62,14 @@ def measure(side: str, base_url: str, audio: str, jobs: int) -> dict[str, Any]:
         transcriber = _peer.sync_transcriber(base_url)
         url = transcriber.upload_file(audio)
         transcriber.transcribe(url)  # warm-up
-        before = _counts(base_url)
+        before = request_counts_at(base_url)
         for _ in range(jobs):
             started = time.perf_counter()
             transcript = transcriber.transcribe(url)
             times.append(time.perf_counter() - started)
             if transcript.status != "completed" or not transcript.text:
                 raise RuntimeError(f"peer job ended {transcript.status}: {transcript.error}")
-    return {"times": times, "requests": _requests_between(before, _counts(base_url))}
+    return {"times": times, "requests": _requests_between(before, request_counts_at(base_url))}
 
 
 def run(quick: bool, runs: int) -> list[Figure]:

@@ -23,12 +23,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from benchmarks._audio import write_tone_wav
 from benchmarks._figures import Figure, median
 from benchmarks._proc import run_child
-from benchmarks._server import ServerProcess
+from benchmarks._server import ServerProcess, request_counts_at
 
 NAME = "scale"
 TITLE = "Batch at scale"
@@ -49,13 +47,6 @@ SETTINGS = (
 )
 
 
-def _counts(base_url: str) -> dict[str, int]:
-    response = httpx.get(f"{base_url}/_speechkit/stats", params={"log": 0}, timeout=30)
-    response.raise_for_status()
-    counts: dict[str, int] = response.json()["requests"]
-    return counts
-
-
 def measure(side: str, base_url: str, audio: str, jobs: int) -> dict[str, Any]:
     """In a child: one group of ``jobs`` on one side; wall time and the server's counters."""
     if side.startswith("speechkit"):
@@ -68,7 +59,7 @@ def measure(side: str, base_url: str, audio: str, jobs: int) -> dict[str, Any]:
             receiver.start()
         with speechkit.Transcriber(base_url=base_url, api_key="speechkit-bench") as transcriber:
             url = transcriber.upload_file(audio)
-            before = _counts(base_url)
+            before = request_counts_at(base_url)
             started = time.perf_counter()
             group = transcriber.transcribe_group(
                 [url] * jobs,
@@ -87,13 +78,13 @@ def measure(side: str, base_url: str, audio: str, jobs: int) -> dict[str, Any]:
 
         transcriber = _peer.sync_transcriber(base_url)
         url = transcriber.upload_file(audio)
-        before = _counts(base_url)
+        before = request_counts_at(base_url)
         started = time.perf_counter()
         peer_group = transcriber.transcribe_group([url] * jobs)
         wall = time.perf_counter() - started
         failed = sum(1 for t in peer_group.transcripts if t.status != "completed")
         reasons = sorted({str(t.error)[:200] for t in peer_group.transcripts if t.error})[:3]
-    after = _counts(base_url)
+    after = request_counts_at(base_url)
     names = ("transcript.create", "transcript.get", "transcript.list")
     counts = {name: after.get(name, 0) - before.get(name, 0) for name in names}
     return {"wall": wall, "counts": counts, "failed": failed, "reasons": reasons}
