@@ -18,7 +18,7 @@ loopback and private addresses and read ``file://`` URLs under the temporary dir
 current directory (tests serve audio and receive webhooks locally); pass
 ``allow_private_urls=False`` or ``allow_file_urls=False`` to the factory to test the defaults.
 
-Both need the ``server`` extra (``pip install speechkit[server]``). This module imports pytest,
+Both need the ``server`` extra (``pip install speechkit-stt[server]``). This module imports pytest,
 so import it only from tests; nothing in speechkit imports it.
 """
 

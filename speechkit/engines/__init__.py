@@ -40,7 +40,7 @@ ENGINE_NAMES = ("whisper", "pocketsphinx", "offline", "fixed")
 
 def resolve_engine_name(name: str) -> str:
     """The engine a name stands for: ``"offline"`` is ``"whisper"`` when faster-whisper and its
-    default model are installed (``pip install 'speechkit[whisper]'``), else ``"pocketsphinx"``.
+    default model are installed (``pip install 'speechkit-stt[whisper]'``), else ``"pocketsphinx"``.
 
     Raises:
         InvalidInputError: Unknown name (the message lists the valid ones).
@@ -73,8 +73,8 @@ def create_engine(name: str, **options: Any) -> Engine:
     Raises:
         InvalidInputError: Unknown name (the message lists the valid ones).
         TypeError: An option the engine does not take.
-        EngineError: The engine's package is not installed (``pip install 'speechkit[server]'``,
-            ``pip install 'speechkit[whisper]'``).
+        EngineError: The engine's package is not installed (``pip install 'speechkit-stt[server]'``,
+            ``pip install 'speechkit-stt[whisper]'``).
         ModelIntegrityError: The Whisper default model's file differs from the published one.
     """
     key = resolve_engine_name(name)

@@ -77,7 +77,7 @@ class PocketsphinxEngine(WorkerEngine):
         if importlib.util.find_spec("pocketsphinx") is None:
             raise EngineError(
                 "The pocketsphinx engine needs the 'pocketsphinx' package: "
-                "pip install 'speechkit[server]'."
+                "pip install 'speechkit-stt[server]'."
             )
         super().__init__(
             workers=workers if workers is not None else min(2, os.cpu_count() or 1),

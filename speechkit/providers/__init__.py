@@ -32,9 +32,9 @@ def resolve_provider(
 ) -> tuple[Provider, _Closeable | None]:
     """Build the provider adapter; also return a local server it started (the caller owns it).
 
-    ``provider="local"`` starts the embedded local server (``pip install "speechkit[server]"``)
+    ``provider="local"`` starts the embedded local server (``pip install "speechkit-stt[server]"``)
     on a free loopback port and talks to it over real HTTP, recognizing with ``engine``
-    (default ``"offline"``: Whisper when ``speechkit[whisper]`` is installed, else
+    (default ``"offline"``: Whisper when ``speechkit-stt[whisper]`` is installed, else
     pocketsphinx; or ``"whisper"``, ``"pocketsphinx"``, ``"fixed"``). It is never chosen
     silently: a missing API key is an error, not a fallback.
     """
@@ -90,7 +90,7 @@ def _start_local(
         from speechkit.server import LocalServer
     except ImportError as err:
         raise InvalidInputError(
-            'provider="local" needs the local server: pip install "speechkit[server]"'
+            'provider="local" needs the local server: pip install "speechkit-stt[server]"'
         ) from err
     options: dict[str, Any] = {}
     if api_key is not None:
