@@ -51,6 +51,7 @@ from speechkit.errors import (
 
 if TYPE_CHECKING:
     from speechkit._core.progress import ProgressCallback, TranscriptionProgress
+    from speechkit._core.retry import RetryPolicy
     from speechkit.config import TranscriptionConfig
     from speechkit.group import GroupFailure, TranscriptGroup
     from speechkit.models import (
@@ -77,6 +78,7 @@ _LAZY = {
     "TranscriptionConfig": "speechkit.config",
     "TranscriptionProgress": "speechkit._core.progress",
     "ProgressCallback": "speechkit._core.progress",
+    "RetryPolicy": "speechkit._core.retry",
     "TranscriptGroup": "speechkit.group",
     "GroupFailure": "speechkit.group",
     "Transcript": "speechkit.models",
@@ -126,6 +128,7 @@ __all__ = [
     "RedactedAudioNotReadyError",
     "RequestTimeoutError",
     "ResponseTooLargeError",
+    "RetryPolicy",
     "SentencesResponse",
     "ServerError",
     "Settings",

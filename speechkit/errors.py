@@ -144,12 +144,19 @@ class TransportError(APIError):
     """No usable HTTP answer arrived: connection refused or reset, TLS failure, or a timeout.
 
     Attributes:
-        retryable: Whether repeating the request is safe and may help. speechkit has already
-            retried where that was safe, so seeing this error means the retries ran out or the
-            request could not be repeated without risking a duplicate job.
+        retryable: Whether repeating the request is safe and may help (speechkit's one retry
+            classifier, ``speechkit._core.retry``: true after a connect failure, and after a
+            timeout or a dropped connection only for a request that may be repeated, never for
+            one that creates a job). speechkit has already retried where that was safe, so
+            seeing this error means the retries ran out or the request could not be repeated
+            without risking a duplicate job.
     """
 
-    retryable: bool = True
+    @property
+    def retryable(self) -> bool:
+        from speechkit._core.retry import error_retryable
+
+        return error_retryable(self, self.request)
 
 
 class ConnectError(TransportError):
@@ -171,8 +178,11 @@ class APIStatusError(APIError):
         status_code: The HTTP status code.
         body: The parsed JSON body, or the text when it is not JSON (``None`` when empty).
         request_id: The server's request id header, when it sent one; quote it to support.
-        retryable: Whether the service said, through the status, that trying again may work
-            (408, 409, 429 and 5xx).
+        retryable: Whether trying the request again is safe and may work, from the same
+            classifier the retry loop uses: the server's ``x-should-retry`` header when it sent
+            one; else 425, 429 and 503 always, and 408, 409 and the transient 5xx (not 501,
+            505, 506, 508, 510, 511) only for a request that may be repeated (never a
+            job-creating POST). An error made without a request is judged as a repeatable one.
         response: The neutral response (status, headers, content) for debugging.
     """
 
@@ -194,7 +204,9 @@ class APIStatusError(APIError):
 
     @property
     def retryable(self) -> bool:
-        return self.status_code in (408, 409, 429) or self.status_code >= 500
+        from speechkit._core.retry import error_retryable
+
+        return error_retryable(self, self.request)
 
 
 class BadRequestError(APIStatusError):

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, TypeVar
 
-from speechkit._core.http import Request, Response, StreamBody
+from speechkit._core.http import Request, Response
 from speechkit._core.redact import Redactor
-from speechkit._core.retry import RetryPolicy, parse_retry_after
+from speechkit._core.retry import RetryPolicy, body_rewindable, parse_retry_after
 from speechkit.errors import (
     APIStatusError,
     ConnectError,
@@ -72,19 +72,6 @@ class FlowContext:
     random: Callable[[], float] = field(default=lambda: 0.5)
 
 
-def body_rewindable(request: Request) -> bool:
-    """Whether the request's body can be sent again (an unseekable stream cannot)."""
-    bodies = [request.body] + [part.body for part in request.files]
-    for body in bodies:
-        if isinstance(body, StreamBody):
-            try:
-                if not body.stream.seekable():
-                    return False
-            except (AttributeError, ValueError, OSError):
-                return False
-    return True
-
-
 class DeadlineReached(Exception):
     """Raised by :func:`send` when its ``deadline`` leaves no time for the next attempt.
 
@@ -127,7 +114,7 @@ def send(ctx: FlowContext, request: Request, *, deadline: float | None = None) -
             )
             if delay is None:
                 if request.creates_job:
-                    _note_job_may_exist(err)
+                    _note_job_may_exist(err, request)
                 raise
             if deadline is not None and ctx.monotonic() + delay >= deadline:
                 raise DeadlineReached(err, delay) from err
@@ -144,11 +131,12 @@ def send(ctx: FlowContext, request: Request, *, deadline: float | None = None) -
         return response
 
 
-def _note_job_may_exist(err: SpeechkitError) -> None:
+def _note_job_may_exist(err: SpeechkitError, request: Request) -> None:
     """A job-creating request whose bytes may have reached the server is not safe to resend:
     say so on the error (``retryable`` false, and what to do) rather than invite a duplicate."""
     if isinstance(err, TransportError) and not isinstance(err, ConnectError):
-        err.retryable = False
+        if err.request is None:  # so err.retryable judges it as the create it was
+            err.request = request.redacted()
         err.message = (
             f"{err.message}. The job may have been created before the connection failed, so "
             "it was not sent again: look for it with find_transcripts([audio_url]) or "
