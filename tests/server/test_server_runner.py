@@ -101,15 +101,65 @@ async def test_async_context_manager(script_engine: type[Any]) -> None:
     assert not srv.running
 
 
-def test_busy_port_raises(script_engine: type[Any]) -> None:
+def test_busy_port_raises_a_typed_error_naming_the_port_and_the_fix(
+    script_engine: type[Any],
+) -> None:
+    from speechkit.errors import InvalidInputError
+    from speechkit.server import PortInUseError
+
     holder = socket.socket()
     holder.bind(("127.0.0.1", 0))
     holder.listen()
+    port = holder.getsockname()[1]
     try:
-        with pytest.raises(OSError):
-            LocalServer(engine=script_engine(), port=holder.getsockname()[1]).start()
+        with pytest.raises(PortInUseError) as info:
+            LocalServer(engine=script_engine(), port=port).start()
     finally:
         holder.close()
+    assert isinstance(info.value, InvalidInputError)
+    assert (info.value.host, info.value.port) == ("127.0.0.1", port)
+    assert f"127.0.0.1:{port}" in str(info.value)
+    assert "already in use" in str(info.value)
+    assert "port=0" in str(info.value)
+
+
+def test_serve_on_a_busy_port_names_the_port_and_the_flag(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    try:
+        code = cli.main(["--engine", "fixed", "--port", str(port)])
+    finally:
+        holder.close()
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"127.0.0.1:{port}" in err
+    assert "already in use" in err
+    assert "--port" in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_webhook_receiver_on_a_busy_port_names_the_fix() -> None:
+    from speechkit.errors import InvalidInputError
+    from speechkit.webhooks import WebhookReceiver
+
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    receiver = WebhookReceiver()
+    try:
+        with pytest.raises(InvalidInputError) as info:
+            receiver.start(port=port)
+    finally:
+        holder.close()
+        receiver.stop()
+    assert f"127.0.0.1:{port}" in str(info.value)
+    assert "port=0" in str(info.value)
 
 
 def test_unknown_option_raises(script_engine: type[Any]) -> None:
