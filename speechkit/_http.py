@@ -42,6 +42,7 @@ from speechkit._core.http import (
     StreamBody,
     UnreadableBody,
 )
+from speechkit._core.redact import Redactor
 from speechkit._http_limits import (
     DEFAULT_MAX_IN_FLIGHT,
     Deadline,
@@ -114,6 +115,15 @@ class _ShellBase:
         if request.path.startswith(("http://", "https://")):
             return request.path
         return self._base_url + request.path
+
+    def _where(self, request: Request) -> str:
+        """``METHOD url`` for an error: the whole URL requested (base URL, path, query), with
+        credentials in it masked."""
+        try:
+            url = str(httpx.URL(self._url(request), params=self._params(request)))
+        except (httpx.InvalidURL, TypeError, ValueError):
+            url = self._url(request)
+        return f"{request.method.upper()} {Redactor(self._secrets).url(url)}"
 
     def _headers(self, request: Request, url: str) -> dict[str, str]:
         # Only codings the body reader decodes under its cap (no br/zstd bombs).
@@ -217,7 +227,7 @@ class _ShellBase:
         if isinstance(err, SpeechkitError):
             return err
         request = attempt.request.redacted(self._secrets)
-        what = request.describe()
+        what = self._where(request)
         if isinstance(err, BodyTooLarge):
             return ResponseTooLargeError(
                 f"{what}: the answer was refused: {err} (speechkit reads at most "
@@ -287,9 +297,8 @@ class _ShellBase:
         response = Response(resp.status_code, dict(resp.headers), resp.content, request.path)
         self._record(request, response, time.monotonic())
 
-    @staticmethod
-    def _wrap(request: Request, err: Exception) -> SpeechkitError:
-        what = request.describe()
+    def _wrap(self, request: Request, err: Exception) -> SpeechkitError:
+        what = self._where(request)
         if isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
             return ConnectError(
                 f"{what}: could not connect: {str(err) or type(err).__name__}", request=request

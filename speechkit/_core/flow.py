@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, TypeVar
 
+from speechkit._core.error_text import body_detail, url_hint
 from speechkit._core.http import Request, Response
 from speechkit._core.redact import Redactor
 from speechkit._core.retry import RetryPolicy, body_rewindable, parse_retry_after
@@ -193,18 +194,25 @@ def status_error(
         response.status_code,
         redactor.headers(response.headers),
         redactor.text(response.text).encode() if response.content else b"",
-        response.url,
+        redactor.url(response.url),
     )
     body = redactor.json(response.json_or_text())
     try:
         reason = HTTPStatus(response.status_code).phrase
     except ValueError:
         reason = "HTTP error"
-    message = f"{request.describe()} failed with {response.status_code} {reason}"
-    detail = server_message(body)
+    # The URL that was really requested (base URL + path + query), not the provider's path.
+    where = f"{request.method.upper()} {response.url}" if response.url else request.describe()
+    message = f"{where} failed with {response.status_code} {reason}"
+    detail = body_detail(
+        server_message(body),
+        body,
+        response.headers.get("content-type", ""),
+        len(response.content),
+    )
     if detail:
         message += f": {detail}"
-    hint = _HINTS.get(response.status_code)
+    hint = _HINTS.get(response.status_code) or url_hint(response.url, response.status_code)
     if hint:
         message += f" ({hint})"
     if response.request_id:

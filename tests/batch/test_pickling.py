@@ -64,6 +64,9 @@ def _argument(name: str) -> Any:
         "start_ms": 1000,
         "callback": "on_data",
         "exc": ValueError("boom"),
+        "host": "127.0.0.1",
+        "port": 8765,
+        "reason": "already in use",
     }
     return values[name]
 
