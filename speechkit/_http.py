@@ -54,6 +54,7 @@ from speechkit._version import __version__
 from speechkit.errors import (
     ClientClosedError,
     ConnectError,
+    EventLoopError,
     InvalidInputError,
     RequestTimeoutError,
     ResponseTooLargeError,
@@ -647,10 +648,29 @@ class AsyncShell(_ShellBase):
         self._client = http_client
         self._owns_client = http_client is None
         self._closed = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _check_loop(self) -> None:
+        """Remember the loop of the first use; refuse any other (its connections, and the
+        event sleeps wait on, belong to the first)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            ended = "which has ended" if self._loop.is_closed() else "which is still running"
+            raise EventLoopError(
+                f"This AsyncTranscriber is used from a second event loop: it first ran on "
+                f"another one ({ended}), and its connections belong to that loop (each "
+                "asyncio.run() call starts a new loop). Create the AsyncTranscriber inside the "
+                "coroutine that uses it (async with speechkit.AsyncTranscriber() as t: ...), "
+                "make all its calls from one event loop, or use speechkit.Transcriber for "
+                "blocking calls."
+            )
 
     def _http(self) -> httpx.AsyncClient:
         if self._closed.is_set():
             raise ClientClosedError("The AsyncTranscriber was closed; create a new one.")
+        self._check_loop()
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self._timeout, limits=self._limits)
         return self._client
@@ -658,6 +678,7 @@ class AsyncShell(_ShellBase):
     async def run(self, flow: Flow[T]) -> T:
         """Drive ``flow`` to its result on the running event loop."""
         try:
+            self._check_loop()
             op = next(flow)
             while True:
                 try:
@@ -682,6 +703,7 @@ class AsyncShell(_ShellBase):
         created keep running on the server).
         """
         running: dict[asyncio.Future[Any], Task] = {}
+        self._check_loop()
 
         def begin(tasks: list[Task]) -> None:
             for task in tasks:
@@ -766,6 +788,12 @@ class AsyncShell(_ShellBase):
         self._closed.set()
         client, self._client = self._client, None
         if client is not None and self._owns_client:
+            if self._loop is not None and self._loop is not asyncio.get_running_loop():
+                # Its connections belong to the other loop: they cannot be closed from here
+                # (and went away with that loop if it ended).
+                with contextlib.suppress(RuntimeError, httpx.HTTPError, OSError):
+                    await client.aclose()
+                return
             await client.aclose()
 
     @property

@@ -8,6 +8,7 @@ become status errors, and bad input is reported before anything is sent. The tre
     ├── InvalidInputError (ValueError) a bad argument; the message names it and the fix
     ├── NotSupportedError             the chosen provider cannot do this
     ├── ClientClosedError             the Transcriber was closed
+    ├── EventLoopError (RuntimeError) an asyncio client used from a second event loop
     ├── APIError                      something went wrong talking to the service
     │   ├── TransportError            no usable HTTP answer
     │   │   ├── ConnectError          could not connect (nothing was sent)
@@ -51,6 +52,7 @@ __all__ = [
     "ClientClosedError",
     "ConfigurationError",
     "ConnectError",
+    "EventLoopError",
     "InvalidInputError",
     "NotFoundError",
     "NotSupportedError",
@@ -125,6 +127,14 @@ class NotSupportedError(SpeechkitError):
 
 class ClientClosedError(SpeechkitError):
     """The client was closed; create a new one to make more requests."""
+
+
+class EventLoopError(SpeechkitError, RuntimeError):
+    """An asyncio client was used from an event loop other than the one it first ran on.
+
+    Its connections (and waits) belong to that loop; each ``asyncio.run()`` starts a new one.
+    Create the client inside the coroutine that uses it, or make every call from one loop.
+    """
 
 
 class APIError(SpeechkitError):
