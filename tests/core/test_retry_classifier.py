@@ -253,3 +253,30 @@ def test_a_pickled_transcriber_keeps_its_retry_policy() -> None:
         copy = pickle.loads(pickle.dumps(t))
     with copy:
         assert copy.retry_policy == FAST
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_realtime_takes_the_same_retry_policy() -> None:
+    url = f"http://127.0.0.1:{_free_port()}"  # nothing listens: every attempt is refused
+    policy = speechkit.RetryPolicy(max_retries=2, initial_delay=0.001, max_delay=0.001)
+    rt = speechkit.RealtimeTranscriber(
+        api_key="k", base_url=url, sample_rate=16000, on_data=lambda _: None, retry=policy
+    )
+    with pytest.raises(speechkit.RealtimeConnectionError) as info:
+        rt.connect()
+    assert "after 3 attempt(s)" in str(info.value)  # the first and max_retries=2 retries
+    assert [a.outcome for a in rt.connection_info.attempts] == ["failed"] * 3
+
+
+def test_realtime_refuses_retry_with_the_old_arguments() -> None:
+    with pytest.raises(InvalidInputError, match="not both"):
+        speechkit.AsyncRealtimeTranscriber(api_key="k", retry=FAST, max_retries=1)
+    with pytest.raises(InvalidInputError, match="RetryPolicy"):
+        speechkit.RealtimeTranscriber(api_key="k", retry={"max_retries": 1})  # type: ignore[arg-type]
