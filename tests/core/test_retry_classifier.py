@@ -280,3 +280,50 @@ def test_realtime_refuses_retry_with_the_old_arguments() -> None:
         speechkit.AsyncRealtimeTranscriber(api_key="k", retry=FAST, max_retries=1)
     with pytest.raises(InvalidInputError, match="RetryPolicy"):
         speechkit.RealtimeTranscriber(api_key="k", retry={"max_retries": 1})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("protocol", "status", "verdict", "retryable"),
+    [
+        ("v2", 500, None, True),  # a token starts no billed work: a POST may be repeated
+        ("v3", 500, None, True),
+        ("v3", 503, "false", False),  # the server's word wins
+        ("v3", 400, "true", True),
+        ("v3", 401, None, False),
+    ],
+)
+def test_token_errors_carry_the_classifiers_verdict(
+    protocol: str, status: int, verdict: str | None, retryable: bool
+) -> None:
+    headers = {} if verdict is None else {"x-should-retry": verdict}
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, json={"error": "nope"}, headers=headers)
+
+    with pytest.raises(APIStatusError) as info:
+        speechkit.create_temporary_token(
+            api_key="k",
+            protocol=protocol,  # type: ignore[arg-type]
+            expires_in_seconds=60,
+            http_client=httpx.Client(transport=httpx.MockTransport(handle)),
+        )
+    assert info.value.retryable is retryable
+    assert token_error_retryable(info.value) is retryable
+    host = "api" if protocol == "v2" else "streaming"
+    assert f"https://{host}.assemblyai.com/v" in str(info.value)  # the URL requested
+
+
+def test_a_token_endpoints_html_page_is_summarized() -> None:
+    page = "<html><head><title>503 Service Temporarily Unavailable</title></head>" + "x" * 9000
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, text=page, headers={"content-type": "text/html"})
+
+    with pytest.raises(APIStatusError) as info:
+        speechkit.create_temporary_token(
+            api_key="k", http_client=httpx.Client(transport=httpx.MockTransport(handle))
+        )
+    message = str(info.value)
+    assert "503 Service Temporarily Unavailable (an HTML page, text/html" in message
+    assert "xxxx" not in message
+    assert info.value.retryable
