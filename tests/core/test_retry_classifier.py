@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from pathlib import Path
 
 import httpx
 import pytest
@@ -327,3 +328,17 @@ def test_a_token_endpoints_html_page_is_summarized() -> None:
     assert "503 Service Temporarily Unavailable (an HTML page, text/html" in message
     assert "xxxx" not in message
     assert info.value.retryable
+
+
+@pytest.mark.parametrize("status", [409, 520])
+def test_a_create_answered_with_a_transient_status_is_recovered_not_resent(status: int) -> None:
+    """The server made the job, then answered with a status retried only for idempotent
+    requests: the job is found by its unique upload URL instead of being created twice."""
+    audio = Path(__file__).resolve().parents[2] / "examples" / "audio" / "two_turns.wav"
+    with speechkit.local_server(engine="fixed") as server:
+        server.faults.add_error("transcript.create", status, times=1, after_processing=True)
+        with speechkit.Transcriber(api_key="k", base_url=server.base_url, retry=FAST) as t:
+            transcript = t.submit(audio)
+        assert server.request_count("transcript.create") == 1  # never sent twice
+        assert server.jobs_created == 1
+        assert transcript.id in server.job_ids()
