@@ -27,6 +27,7 @@ from speechkit.errors import (
     ClientClosedError,
     ConfigurationError,
     ConnectError,
+    EventLoopError,
     InvalidInputError,
     NotFoundError,
     NotSupportedError,
@@ -51,6 +52,7 @@ from speechkit.errors import (
 
 if TYPE_CHECKING:
     from speechkit._core.progress import ProgressCallback, TranscriptionProgress
+    from speechkit._core.retry import RetryPolicy
     from speechkit.config import TranscriptionConfig
     from speechkit.group import GroupFailure, TranscriptGroup
     from speechkit.models import (
@@ -77,6 +79,7 @@ _LAZY = {
     "TranscriptionConfig": "speechkit.config",
     "TranscriptionProgress": "speechkit._core.progress",
     "ProgressCallback": "speechkit._core.progress",
+    "RetryPolicy": "speechkit._core.retry",
     "TranscriptGroup": "speechkit.group",
     "GroupFailure": "speechkit.group",
     "Transcript": "speechkit.models",
@@ -108,6 +111,7 @@ __all__ = [
     "ClientClosedError",
     "ConfigurationError",
     "ConnectError",
+    "EventLoopError",
     "GroupFailure",
     "InvalidInputError",
     "LocalServer",
@@ -126,6 +130,7 @@ __all__ = [
     "RedactedAudioNotReadyError",
     "RequestTimeoutError",
     "ResponseTooLargeError",
+    "RetryPolicy",
     "SentencesResponse",
     "ServerError",
     "Settings",

@@ -134,17 +134,29 @@ class TranscriberBase:
         polling_interval: float | None,
         polling_max_interval: float | None,
         engine: str | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         # Every argument is checked before a local server may be started.
         for name, text in (("api_key", api_key), ("base_url", base_url), ("model", model)):
             check_string(name, text)
         if max_retries is not None:
             check_count("max_retries", max_retries)
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise InvalidInputError(
+                f"retry must be a speechkit.RetryPolicy, got {type(retry).__name__}: for example "
+                "retry=speechkit.RetryPolicy(max_retries=2, initial_delay=0.1)."
+            )
+        if retry is not None and max_retries is not None:
+            raise InvalidInputError(
+                "Pass max_retries or retry=RetryPolicy(...), not both: "
+                f"retry=RetryPolicy(max_retries={max_retries}, ...) says it all."
+            )
         #: What a pickled copy is rebuilt from: settings only, never connections or threads.
         self._settings: dict[str, Any] = {
             "config": config,
             "http_timeout": http_timeout,
             "max_retries": max_retries,
+            "retry": retry,
             "polling_interval": polling_interval,
             "polling_max_interval": polling_max_interval,
         }
@@ -160,9 +172,10 @@ class TranscriberBase:
             max_interval=max(cap or settings.polling_max_interval, interval),
             backoff=settings.polling_backoff,
         )
-        retry = RetryPolicy(
-            max_retries=settings.max_retries if max_retries is None else max_retries
-        )
+        if retry is None:
+            retry = RetryPolicy(
+                max_retries=settings.max_retries if max_retries is None else max_retries
+            )
         self._ctx = FlowContext(
             retry=retry, monotonic=time.monotonic, wall=time.time, random=_random.random
         )
@@ -184,6 +197,12 @@ class TranscriberBase:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(**state)  # type: ignore[misc]
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """How this client retries failed requests (``retry=``, or one made from
+        ``max_retries`` and the defaults). Immutable: pass a new one to a new client."""
+        return self._ctx.retry
 
     @property
     def provider(self) -> Provider:

@@ -42,6 +42,7 @@ from speechkit._core.http import (
     StreamBody,
     UnreadableBody,
 )
+from speechkit._core.redact import Redactor
 from speechkit._http_limits import (
     DEFAULT_MAX_IN_FLIGHT,
     Deadline,
@@ -53,6 +54,7 @@ from speechkit._version import __version__
 from speechkit.errors import (
     ClientClosedError,
     ConnectError,
+    EventLoopError,
     InvalidInputError,
     RequestTimeoutError,
     ResponseTooLargeError,
@@ -114,6 +116,15 @@ class _ShellBase:
         if request.path.startswith(("http://", "https://")):
             return request.path
         return self._base_url + request.path
+
+    def _where(self, request: Request) -> str:
+        """``METHOD url`` for an error: the whole URL requested (base URL, path, query), with
+        credentials in it masked."""
+        try:
+            url = str(httpx.URL(self._url(request), params=self._params(request)))
+        except (httpx.InvalidURL, TypeError, ValueError):
+            url = self._url(request)
+        return f"{request.method.upper()} {Redactor(self._secrets).url(url)}"
 
     def _headers(self, request: Request, url: str) -> dict[str, str]:
         # Only codings the body reader decodes under its cap (no br/zstd bombs).
@@ -217,7 +228,7 @@ class _ShellBase:
         if isinstance(err, SpeechkitError):
             return err
         request = attempt.request.redacted(self._secrets)
-        what = request.describe()
+        what = self._where(request)
         if isinstance(err, BodyTooLarge):
             return ResponseTooLargeError(
                 f"{what}: the answer was refused: {err} (speechkit reads at most "
@@ -287,9 +298,8 @@ class _ShellBase:
         response = Response(resp.status_code, dict(resp.headers), resp.content, request.path)
         self._record(request, response, time.monotonic())
 
-    @staticmethod
-    def _wrap(request: Request, err: Exception) -> SpeechkitError:
-        what = request.describe()
+    def _wrap(self, request: Request, err: Exception) -> SpeechkitError:
+        what = self._where(request)
         if isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
             return ConnectError(
                 f"{what}: could not connect: {str(err) or type(err).__name__}", request=request
@@ -638,10 +648,29 @@ class AsyncShell(_ShellBase):
         self._client = http_client
         self._owns_client = http_client is None
         self._closed = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _check_loop(self) -> None:
+        """Remember the loop of the first use; refuse any other (its connections, and the
+        event sleeps wait on, belong to the first)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            ended = "which has ended" if self._loop.is_closed() else "which is still running"
+            raise EventLoopError(
+                f"This AsyncTranscriber is used from a second event loop: it first ran on "
+                f"another one ({ended}), and its connections belong to that loop (each "
+                "asyncio.run() call starts a new loop). Create the AsyncTranscriber inside the "
+                "coroutine that uses it (async with speechkit.AsyncTranscriber() as t: ...), "
+                "make all its calls from one event loop, or use speechkit.Transcriber for "
+                "blocking calls."
+            )
 
     def _http(self) -> httpx.AsyncClient:
         if self._closed.is_set():
             raise ClientClosedError("The AsyncTranscriber was closed; create a new one.")
+        self._check_loop()
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self._timeout, limits=self._limits)
         return self._client
@@ -649,6 +678,7 @@ class AsyncShell(_ShellBase):
     async def run(self, flow: Flow[T]) -> T:
         """Drive ``flow`` to its result on the running event loop."""
         try:
+            self._check_loop()
             op = next(flow)
             while True:
                 try:
@@ -673,6 +703,7 @@ class AsyncShell(_ShellBase):
         created keep running on the server).
         """
         running: dict[asyncio.Future[Any], Task] = {}
+        self._check_loop()
 
         def begin(tasks: list[Task]) -> None:
             for task in tasks:
@@ -757,6 +788,12 @@ class AsyncShell(_ShellBase):
         self._closed.set()
         client, self._client = self._client, None
         if client is not None and self._owns_client:
+            if self._loop is not None and self._loop is not asyncio.get_running_loop():
+                # Its connections belong to the other loop: they cannot be closed from here
+                # (and went away with that loop if it ended).
+                with contextlib.suppress(RuntimeError, httpx.HTTPError, OSError):
+                    await client.aclose()
+                return
             await client.aclose()
 
     @property

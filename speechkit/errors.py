@@ -8,6 +8,7 @@ become status errors, and bad input is reported before anything is sent. The tre
     ├── InvalidInputError (ValueError) a bad argument; the message names it and the fix
     ├── NotSupportedError             the chosen provider cannot do this
     ├── ClientClosedError             the Transcriber was closed
+    ├── EventLoopError (RuntimeError) an asyncio client used from a second event loop
     ├── APIError                      something went wrong talking to the service
     │   ├── TransportError            no usable HTTP answer
     │   │   ├── ConnectError          could not connect (nothing was sent)
@@ -51,6 +52,7 @@ __all__ = [
     "ClientClosedError",
     "ConfigurationError",
     "ConnectError",
+    "EventLoopError",
     "InvalidInputError",
     "NotFoundError",
     "NotSupportedError",
@@ -127,6 +129,14 @@ class ClientClosedError(SpeechkitError):
     """The client was closed; create a new one to make more requests."""
 
 
+class EventLoopError(SpeechkitError, RuntimeError):
+    """An asyncio client was used from an event loop other than the one it first ran on.
+
+    Its connections (and waits) belong to that loop; each ``asyncio.run()`` starts a new one.
+    Create the client inside the coroutine that uses it, or make every call from one loop.
+    """
+
+
 class APIError(SpeechkitError):
     """A request to the service failed.
 
@@ -144,12 +154,19 @@ class TransportError(APIError):
     """No usable HTTP answer arrived: connection refused or reset, TLS failure, or a timeout.
 
     Attributes:
-        retryable: Whether repeating the request is safe and may help. speechkit has already
-            retried where that was safe, so seeing this error means the retries ran out or the
-            request could not be repeated without risking a duplicate job.
+        retryable: Whether repeating the request is safe and may help (speechkit's one retry
+            classifier, ``speechkit._core.retry``: true after a connect failure, and after a
+            timeout or a dropped connection only for a request that may be repeated, never for
+            one that creates a job). speechkit has already retried where that was safe, so
+            seeing this error means the retries ran out or the request could not be repeated
+            without risking a duplicate job.
     """
 
-    retryable: bool = True
+    @property
+    def retryable(self) -> bool:
+        from speechkit._core.retry import error_retryable
+
+        return error_retryable(self, self.request)
 
 
 class ConnectError(TransportError):
@@ -171,8 +188,11 @@ class APIStatusError(APIError):
         status_code: The HTTP status code.
         body: The parsed JSON body, or the text when it is not JSON (``None`` when empty).
         request_id: The server's request id header, when it sent one; quote it to support.
-        retryable: Whether the service said, through the status, that trying again may work
-            (408, 409, 429 and 5xx).
+        retryable: Whether trying the request again is safe and may work, from the same
+            classifier the retry loop uses: the server's ``x-should-retry`` header when it sent
+            one; else 425, 429 and 503 always, and 408, 409 and the transient 5xx (not 501,
+            505, 506, 508, 510, 511) only for a request that may be repeated (never a
+            job-creating POST). An error made without a request is judged as a repeatable one.
         response: The neutral response (status, headers, content) for debugging.
     """
 
@@ -194,7 +214,9 @@ class APIStatusError(APIError):
 
     @property
     def retryable(self) -> bool:
-        return self.status_code in (408, 409, 429) or self.status_code >= 500
+        from speechkit._core.retry import error_retryable
+
+        return error_retryable(self, self.request)
 
 
 class BadRequestError(APIStatusError):

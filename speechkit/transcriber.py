@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 import httpx
 
 from speechkit._client_base import TranscriberBase
+from speechkit._core.retry import RetryPolicy
 from speechkit._http import AsyncShell, SyncShell
 from speechkit._ledger_run import ELSEWHERE_WAIT
 from speechkit.errors import (
@@ -163,6 +164,7 @@ class Transcriber(TranscriberBase):
         http_timeout: Seconds for connect, each read and each write of a request, and for its
             whole answer once the request was sent (a total deadline; see docs/errors.md).
         max_retries: Retries of a failed request, where retrying is safe (see the errors guide).
+            Shorthand for ``retry=RetryPolicy(max_retries=...)``; pass one or the other.
         polling_interval: Seconds before the first poll of a job; the interval then grows.
         polling_max_interval: The cap, in seconds, of the growing poll interval.
         max_workers: Threads of the pool behind the ``*_async`` futures methods.
@@ -171,6 +173,8 @@ class Transcriber(TranscriberBase):
         engine: The recognizer of ``provider="local"``: ``"offline"`` (the default: Whisper
             when ``speechkit[whisper]`` is installed, else pocketsphinx), ``"whisper"``,
             ``"pocketsphinx"`` or ``"fixed"``. An error with any other provider.
+        retry: A :class:`~speechkit.RetryPolicy`: how many retries and how long to wait between
+            them (what may be retried is fixed: see docs/errors.md).
 
     Use it as a context manager, or call :meth:`close`, to release its threads and connections.
     """
@@ -190,6 +194,7 @@ class Transcriber(TranscriberBase):
         max_workers: int = 8,
         http_client: httpx.Client | None = None,
         engine: str | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         if max_workers < 1:
             raise InvalidInputError(f"max_workers must be >= 1, got {max_workers}.")
@@ -204,6 +209,7 @@ class Transcriber(TranscriberBase):
             polling_interval=polling_interval,
             polling_max_interval=polling_max_interval,
             engine=engine,
+            retry=retry,
         )
         self._shell = SyncShell(
             base_url=self._provider.base_url,
@@ -687,6 +693,7 @@ class AsyncTranscriber(TranscriberBase):
         polling_max_interval: float | None = None,
         http_client: httpx.AsyncClient | None = None,
         engine: str | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         super().__init__(
             provider=provider,
@@ -699,6 +706,7 @@ class AsyncTranscriber(TranscriberBase):
             polling_interval=polling_interval,
             polling_max_interval=polling_max_interval,
             engine=engine,
+            retry=retry,
         )
         self._shell = AsyncShell(
             base_url=self._provider.base_url,

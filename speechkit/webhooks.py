@@ -22,6 +22,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+import socket
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -172,13 +173,28 @@ class WebhookReceiver:
             raise InvalidInputError(
                 'WebhookReceiver.start() needs uvicorn: pip install "speechkit[server]"'
             ) from err
+        # Bound here, so a port in use is a clear error in the caller's thread, not a uvicorn
+        # log line and a dead thread.
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+        except OSError as err:
+            sock.close()
+            raise InvalidInputError(
+                f"The webhook receiver cannot listen on {host}:{port}: {err.strerror or err}. "
+                "Pass another port=, or port=0 to let the system pick a free one."
+            ) from err
         config = uvicorn.Config(self, host=host, port=port, log_level="warning", lifespan="off")
         server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name="speechkit-webhooks", daemon=True)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="speechkit-webhooks", daemon=True
+        )
         thread.start()
         while not server.started:
             if not thread.is_alive():
-                raise InvalidInputError(f"the webhook receiver could not listen on {host}:{port}")
+                sock.close()
+                raise InvalidInputError(f"The webhook receiver could not start on {host}:{port}.")
             threading.Event().wait(0.01)
         bound = server.servers[0].sockets[0].getsockname()[1]
         self._server = (server, thread)

@@ -8,8 +8,11 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from speechkit import AsyncTranscriber, Transcriber
+from speechkit import AsyncTranscriber, RetryPolicy, Transcriber
 from tests.fakes import API_KEY, BASE_URL, FakeAssemblyAI
+
+#: Retries as the defaults decide them, with waits short enough for tests.
+QUICK_RETRY = RetryPolicy(max_retries=3, initial_delay=0.001, max_delay=0.004)
 
 
 @pytest.fixture(autouse=True)
@@ -34,14 +37,8 @@ def transcriber(fake: FakeAssemblyAI) -> Iterator[Transcriber]:
         http_client=client,
         polling_interval=0.001,
         polling_max_interval=0.005,
+        retry=QUICK_RETRY,  # retries back off for real; keep them quick in tests
     ) as t:
-        # Retries back off for real; keep them quick in tests.
-        t._ctx = t._ctx.__class__(
-            retry=t._ctx.retry.__class__(max_retries=3, initial_delay=0.001, max_delay=0.004),
-            monotonic=t._ctx.monotonic,
-            wall=t._ctx.wall,
-            random=t._ctx.random,
-        )
         yield t
     client.close()
 
@@ -55,13 +52,8 @@ async def atranscriber(fake: FakeAssemblyAI) -> AsyncIterator[AsyncTranscriber]:
         http_client=client,
         polling_interval=0.001,
         polling_max_interval=0.005,
+        retry=QUICK_RETRY,  # retries back off for real; keep them quick in tests
     ) as t:
-        t._ctx = t._ctx.__class__(
-            retry=t._ctx.retry.__class__(max_retries=3, initial_delay=0.001, max_delay=0.004),
-            monotonic=t._ctx.monotonic,
-            wall=t._ctx.wall,
-            random=t._ctx.random,
-        )
         yield t
     await client.aclose()
 

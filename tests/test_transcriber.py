@@ -180,7 +180,10 @@ def test_status_errors_are_typed_with_body_and_request_id(
     assert err.body == {"error": "Invalid language code"}
     assert err.request_id == "r1"
     assert not err.retryable
-    assert "POST /v2/transcript failed with 400 Bad Request: Invalid language code" in str(err)
+    assert (
+        f"POST {BASE_URL}/v2/transcript failed with 400 Bad Request: Invalid language code"
+        in str(err)
+    )
     assert transcriber.last_response is not None
     assert transcriber.last_response.status_code == 400
 

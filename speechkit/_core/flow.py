@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, TypeVar
 
-from speechkit._core.http import Request, Response, StreamBody
+from speechkit._core.error_text import body_detail, url_hint
+from speechkit._core.http import Request, Response
 from speechkit._core.redact import Redactor
-from speechkit._core.retry import RetryPolicy, parse_retry_after
+from speechkit._core.retry import RetryPolicy, body_rewindable, parse_retry_after
 from speechkit.errors import (
     APIStatusError,
     ConnectError,
@@ -72,19 +73,6 @@ class FlowContext:
     random: Callable[[], float] = field(default=lambda: 0.5)
 
 
-def body_rewindable(request: Request) -> bool:
-    """Whether the request's body can be sent again (an unseekable stream cannot)."""
-    bodies = [request.body] + [part.body for part in request.files]
-    for body in bodies:
-        if isinstance(body, StreamBody):
-            try:
-                if not body.stream.seekable():
-                    return False
-            except (AttributeError, ValueError, OSError):
-                return False
-    return True
-
-
 class DeadlineReached(Exception):
     """Raised by :func:`send` when its ``deadline`` leaves no time for the next attempt.
 
@@ -127,7 +115,7 @@ def send(ctx: FlowContext, request: Request, *, deadline: float | None = None) -
             )
             if delay is None:
                 if request.creates_job:
-                    _note_job_may_exist(err)
+                    _note_job_may_exist(err, request)
                 raise
             if deadline is not None and ctx.monotonic() + delay >= deadline:
                 raise DeadlineReached(err, delay) from err
@@ -144,11 +132,12 @@ def send(ctx: FlowContext, request: Request, *, deadline: float | None = None) -
         return response
 
 
-def _note_job_may_exist(err: SpeechkitError) -> None:
+def _note_job_may_exist(err: SpeechkitError, request: Request) -> None:
     """A job-creating request whose bytes may have reached the server is not safe to resend:
     say so on the error (``retryable`` false, and what to do) rather than invite a duplicate."""
     if isinstance(err, TransportError) and not isinstance(err, ConnectError):
-        err.retryable = False
+        if err.request is None:  # so err.retryable judges it as the create it was
+            err.request = request.redacted()
         err.message = (
             f"{err.message}. The job may have been created before the connection failed, so "
             "it was not sent again: look for it with find_transcripts([audio_url]) or "
@@ -205,18 +194,25 @@ def status_error(
         response.status_code,
         redactor.headers(response.headers),
         redactor.text(response.text).encode() if response.content else b"",
-        response.url,
+        redactor.url(response.url),
     )
     body = redactor.json(response.json_or_text())
     try:
         reason = HTTPStatus(response.status_code).phrase
     except ValueError:
         reason = "HTTP error"
-    message = f"{request.describe()} failed with {response.status_code} {reason}"
-    detail = server_message(body)
+    # The URL that was really requested (base URL + path + query), not the provider's path.
+    where = f"{request.method.upper()} {response.url}" if response.url else request.describe()
+    message = f"{where} failed with {response.status_code} {reason}"
+    detail = body_detail(
+        server_message(body),
+        body,
+        response.headers.get("content-type", ""),
+        len(response.content),
+    )
     if detail:
         message += f": {detail}"
-    hint = _HINTS.get(response.status_code)
+    hint = _HINTS.get(response.status_code) or url_hint(response.url, response.status_code)
     if hint:
         message += f" ({hint})"
     if response.request_id:

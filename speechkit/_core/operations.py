@@ -18,12 +18,12 @@ from speechkit._core.flow import DeadlineReached, Flow, FlowContext, Sleep, send
 from speechkit._core.http import Body, Request, Response, body_size
 from speechkit._core.progress import ProgressReporter
 from speechkit._core.recovery import ListWitness
+from speechkit._core.retry import outcome_unknown
 from speechkit.errors import (
     APIError,
     APIStatusError,
     BadRequestError,
     ClientClosedError,
-    ConnectError,
     InvalidInputError,
     RedactedAudioExpiredError,
     RedactedAudioNotReadyError,
@@ -138,13 +138,6 @@ RECOVERY_SEARCH_LIMIT = 500
 RECOVERY_SWEEPS = 4
 
 
-def _outcome_unknown(err: APIError) -> bool:
-    """Whether a failed create may or may not have made a job (its answer was lost)."""
-    if isinstance(err, TransportError):
-        return not isinstance(err, ConnectError)
-    return isinstance(err, APIStatusError) and err.status_code in {500, 502, 504}
-
-
 def _create_for_upload(
     ctx: FlowContext, provider: Provider, request: Request, upload_url: str
 ) -> Flow[Transcript]:
@@ -162,7 +155,7 @@ def _create_for_upload(
         try:
             response = yield from send(ctx, request)
         except APIError as err:
-            if recovery == MAX_CREATE_RECOVERIES or not _outcome_unknown(err):
+            if recovery == MAX_CREATE_RECOVERIES or not outcome_unknown(err):
                 raise
             witness = ListWitness(failed_at=ctx.wall(), wall=ctx.wall)
             found: str | None = None
@@ -201,17 +194,16 @@ def _answered_in_time(err: APIError) -> bool:
 
 
 def _may_exist(err: APIError, upload_url: str) -> APIError:
-    """The lost create's error, saying the job may exist and how to find it."""
+    """The lost create's error, saying the job may exist and how to find it (its ``retryable``
+    is false: the classifier never resends a create)."""
     cls = type(err) if isinstance(err, TransportError) else TransportError
     cause = str(err).split(". The job may have been created")[0]  # send()'s generic note
-    error = cls(
+    return cls(
         f"{cause}. The job may have been created: the job list does not show it (yet), and it "
         "may lag behind, so the create was not sent again. Look for it with "
         f"find_transcripts([{upload_url!r}]) before resubmitting.",
         request=err.request,
     )
-    error.retryable = False
-    return error
 
 
 def find_jobs(

@@ -9,8 +9,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["MASK", "SENSITIVE_HEADERS", "SENSITIVE_JSON_FIELDS", "Redactor"]
+__all__ = [
+    "MASK",
+    "SENSITIVE_HEADERS",
+    "SENSITIVE_JSON_FIELDS",
+    "SENSITIVE_QUERY_PARAMS",
+    "Redactor",
+]
 
 MASK = "***"
 
@@ -31,6 +38,27 @@ _HEADER_VALUE = re.compile(
     rf"([{_TOKEN_CHARS}]+)"
 )
 _TOKEN_PARAM = re.compile(rf"(?i)([?&]token=)([{_TOKEN_CHARS}%]+)")
+#: Query parameters whose values are credentials (lower-case): keys, tokens, signed-URL signatures.
+SENSITIVE_QUERY_PARAMS = frozenset(
+    {
+        "token",
+        "access_token",
+        "api_key",
+        "apikey",
+        "key",
+        "auth",
+        "authorization",
+        "password",
+        "secret",
+        "sig",
+        "signature",
+        "x-amz-signature",
+        "x-amz-security-token",
+        "x-amz-credential",
+        "x-goog-signature",
+        "x-goog-credential",
+    }
+)
 
 
 class Redactor:
@@ -53,6 +81,28 @@ class Redactor:
             text = self._pattern.sub(MASK, text)
         text = _HEADER_VALUE.sub(lambda m: f"{m[1]}{m[2]}{m[3]}{MASK}", text)
         return _TOKEN_PARAM.sub(lambda m: f"{m[1]}{MASK}", text)
+
+    def url(self, url: str) -> str:
+        """``url`` safe to show: a password in it, the values of credential query parameters
+        (:data:`SENSITIVE_QUERY_PARAMS`) and every given secret masked."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return self.text(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, _, host = netloc.rpartition("@")
+            user = userinfo.split(":", 1)[0]
+            netloc = f"{user}:{MASK}@{host}" if ":" in userinfo else f"{MASK}@{host}"
+        query = parts.query
+        if query:
+            pairs = parse_qsl(query, keep_blank_values=True)
+            if any(name.lower() in SENSITIVE_QUERY_PARAMS for name, _ in pairs):
+                query = urlencode(
+                    [(n, MASK if n.lower() in SENSITIVE_QUERY_PARAMS else v) for n, v in pairs],
+                    safe="*",
+                )
+        return self.text(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
 
     def json(self, value: Any) -> Any:
         """A copy of a decoded JSON value with secrets masked in every string, and the values

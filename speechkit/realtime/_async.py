@@ -20,6 +20,7 @@ from speechkit import audio
 from speechkit._core.realtime import Connect, Disconnect, FetchToken, Finished, Receive, Sleep
 from speechkit._core.realtime_audio import is_buffer
 from speechkit.errors import (
+    EventLoopError,
     InvalidInputError,
     RealtimeAudioLostError,
     RealtimeConnectionError,
@@ -90,6 +91,7 @@ class AsyncRealtimeTranscriber(TranscriberBase):
         self._iterating = False
         self._ended = False
         self._loss_raised = False
+        self._loop: asyncio.AbstractEventLoop | None = None  # the one connect() ran on
 
     # ---- public API ------------------------------------------------------------------------------
 
@@ -104,6 +106,7 @@ class AsyncRealtimeTranscriber(TranscriberBase):
         """
         if self._task is not None:
             raise RealtimeError("connect() was already called on this transcriber.")
+        self._loop = asyncio.get_running_loop()
         self._session.start()
         self._ready = asyncio.get_running_loop().create_future()
         self._task = asyncio.create_task(self._run(), name=f"speechkit-realtime-{next(_task_ids)}")
@@ -198,6 +201,7 @@ class AsyncRealtimeTranscriber(TranscriberBase):
             RealtimeAudioLostError: Some audio was not transcribed; see
                 :meth:`RealtimeTranscriber.close`.
         """
+        self._check_loop()
         task = self._task
         budget = self._session.request_close(time.monotonic(), timeout)
         wait = budget + 2
@@ -242,7 +246,20 @@ class AsyncRealtimeTranscriber(TranscriberBase):
 
     # ---- internals -------------------------------------------------------------------------------
 
+    def _check_loop(self) -> None:
+        """The session's connection and reader task live on the loop ``connect()`` ran on."""
+        if self._loop is not None and asyncio.get_running_loop() is not self._loop:
+            ended = "has ended, and the session with it" if self._loop.is_closed() else "runs"
+            raise EventLoopError(
+                "This AsyncRealtimeTranscriber is used from a second event loop: connect() ran "
+                f"on another one, which {ended} (each asyncio.run() call starts a new loop). "
+                "Connect, stream and close in one coroutine (async with "
+                "speechkit.AsyncRealtimeTranscriber(...) as rt: ...), or use "
+                "speechkit.RealtimeTranscriber from blocking code."
+            )
+
     async def _iterate(self) -> AsyncIterator[RealtimeEvent]:
+        self._check_loop()
         while not (self._ended and self._queue.empty()):
             item = await self._queue.get()
             if item is _END:
@@ -253,6 +270,7 @@ class AsyncRealtimeTranscriber(TranscriberBase):
             raise error
 
     async def _send_audio(self, chunk: object) -> None:
+        self._check_loop()
         self._session.send_audio(chunk, time.monotonic())
         await self._send_pending()
 
@@ -339,6 +357,7 @@ class AsyncRealtimeTranscriber(TranscriberBase):
 
     async def _send_pending(self) -> None:
         """Send what the session queued, in order."""
+        self._check_loop()
         if not self._session.has_output:
             return  # the reader's usual case: nothing to send, so never wait for a sender
         async with self._send_lock:

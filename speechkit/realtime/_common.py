@@ -27,6 +27,7 @@ from speechkit._core.realtime import (
     redact_secrets,
 )
 from speechkit._core.realtime_protocol import RealtimeOptions, websocket_url
+from speechkit._core.retry import RetryPolicy
 from speechkit._settings import (
     ASSEMBLYAI_BASE_URL,
     ASSEMBLYAI_EU_BASE_URL,
@@ -202,6 +203,25 @@ def resolve_realtime_base_url(protocol: str, explicit: str | None) -> str:
     return base
 
 
+#: ``max_retries``, ``backoff_initial`` and ``backoff_max`` when not passed.
+_RECONNECT_DEFAULTS = (5, 0.25, 5.0)
+
+
+def _from_policy(
+    retry: RetryPolicy, given: tuple[int, float, float]
+) -> tuple[int, float, float, float]:
+    """The reconnect settings of ``retry=`` (its ``max_retry_after`` does not apply)."""
+    if not isinstance(retry, RetryPolicy):
+        raise InvalidInputError(
+            f"retry must be a speechkit.RetryPolicy, got {type(retry).__name__}."
+        )
+    if given != _RECONNECT_DEFAULTS:
+        raise InvalidInputError(
+            "Pass retry=RetryPolicy(...) or max_retries/backoff_initial/backoff_max, not both."
+        )
+    return retry.max_retries, retry.initial_delay, retry.max_delay, retry.jitter
+
+
 class TranscriberBase:
     """Options, callbacks and read-only state shared by both transcribers."""
 
@@ -270,6 +290,7 @@ class TranscriberBase:
         max_retries: int = 5,
         backoff_initial: float = 0.25,
         backoff_max: float = 5.0,
+        retry: RetryPolicy | None = None,
         keepalive_interval: float | None = 10.0,
         terminate_timeout: float = 5.0,
         replay_buffer_ms: int = 60_000,
@@ -349,6 +370,11 @@ class TranscriberBase:
             raise InvalidInputError("keepalive_interval must be positive seconds, or None.")
         if max_retries < 0:
             raise InvalidInputError("max_retries must be 0 or more.")
+        jitter: dict[str, float] = {}
+        if retry is not None:
+            max_retries, backoff_initial, backoff_max, jitter["backoff_jitter"] = _from_policy(
+                retry, (max_retries, backoff_initial, backoff_max)
+            )
         if isinstance(token, str) and not token.strip():
             raise InvalidInputError("token is empty.")
         # With a token no key is needed (and none is sent); otherwise a key must be found now.
@@ -371,6 +397,7 @@ class TranscriberBase:
                 max_retries=max_retries,
                 backoff_initial=backoff_initial,
                 backoff_max=backoff_max,
+                **jitter,
                 keepalive_interval=keepalive_interval,
                 terminate_timeout=terminate_timeout,
                 replay_buffer_ms=replay_buffer_ms,

@@ -136,6 +136,9 @@ class RealtimeTranscriber(TranscriberBase):
         backoff_initial: The first reconnect delay, in seconds; it doubles per failed attempt,
             minus up to 25 % random jitter.
         backoff_max: The cap of the reconnect delay, in seconds.
+        retry: A :class:`~speechkit.RetryPolicy` instead of the three above (its
+            ``max_retries``, ``initial_delay``, ``max_delay`` and ``jitter``); which closes and
+            handshake statuses are retried is fixed (see docs/errors.md).
         keepalive_interval: Seconds without sending before a keepalive is sent (``None``: off).
             v3 sends ``KeepAlive``; v2 has no such message, so 100 ms of silence (billed) is sent.
         terminate_timeout: Seconds :meth:`close` waits without hearing from the server before

@@ -18,6 +18,9 @@ from typing import Any, Literal
 
 import httpx
 
+from speechkit._core.error_text import body_detail
+from speechkit._core.http import Request, Response
+from speechkit._core.redact import Redactor
 from speechkit._settings import resolve_api_key, settings
 from speechkit.errors import (
     ConnectError,
@@ -83,16 +86,28 @@ def _parse_response(request: _TokenRequest, response: httpx.Response) -> Tempora
     except (json.JSONDecodeError, UnicodeDecodeError):
         data = response.text or None
     if response.status_code >= 400:
-        message = data.get("error") if isinstance(data, dict) else None
+        message = data.get("error") if isinstance(data, dict) else data
         if isinstance(data, dict):
             TokenError.from_json_data(data)  # validates the documented error shape
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        url = Redactor().url(request.url)
+        detail = body_detail(
+            message if isinstance(message, str) else None,
+            data,
+            headers.get("content-type", ""),
+            len(response.content),
+        )
         cls = status_error_class(response.status_code)
         raise cls(
-            f"Creating a temporary {request.protocol} token failed with HTTP "
-            f"{response.status_code}: {message or data or 'no details'}",
+            f"Creating a temporary {request.protocol} token ({request.method} {url}) failed "
+            f"with HTTP {response.status_code}: {detail or 'no details'}",
             status_code=response.status_code,
             body=data,
             request_id=response.headers.get("x-request-id"),
+            # A token starts no billed work: asking again is always safe, so the status (and a
+            # server's x-should-retry) alone decide error.retryable.
+            request=Request(request.method, url, repeatable=True),
+            response=Response(response.status_code, headers, b"", url),
         )
     if not isinstance(data, dict) or not isinstance(data.get("token"), str):
         raise TransportError("The token endpoint answered without a token.")

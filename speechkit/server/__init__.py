@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from speechkit.server.app import create_app
     from speechkit.server.faults import EndpointFault, FaultConfig
-    from speechkit.server.runner import LocalServer, local_server
+    from speechkit.server.runner import LocalServer, PortInUseError, local_server
     from speechkit.server.state import ServerConfig
 
 __all__ = [
     "EndpointFault",
     "FaultConfig",
     "LocalServer",
+    "PortInUseError",
     "ServerConfig",
     "create_app",
     "local_server",
@@ -33,6 +34,7 @@ _LAZY = {
     "EndpointFault": "speechkit.server.faults",
     "FaultConfig": "speechkit.server.faults",
     "LocalServer": "speechkit.server.runner",
+    "PortInUseError": "speechkit.server.runner",
     "local_server": "speechkit.server.runner",
     "ServerConfig": "speechkit.server.state",
 }

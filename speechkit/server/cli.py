@@ -229,7 +229,9 @@ def _fault_config(args: argparse.Namespace) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``speechkit serve``; returns the exit status (0 after Ctrl-C or SIGTERM)."""
+    """Run ``speechkit serve``; returns the exit status: 0 after Ctrl-C or SIGTERM, 2 for bad
+    usage or a ``--port`` that is in use (the message names the port and the flag), 1 when the
+    server could not start for another reason."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["serve"]:
         arguments = arguments[1:]
@@ -245,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"speechkit serve: error: {exc}", file=sys.stderr)
         return 2
 
-    from speechkit.server.runner import LocalServer
+    from speechkit.server.runner import LocalServer, PortInUseError
 
     options: dict[str, Any] = {}
     if args.max_upload_mb:
@@ -279,6 +281,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         try:
             server.start()
+        except PortInUseError as exc:
+            print(
+                f"speechkit serve: error: cannot listen on {exc.host}:{exc.port}: the port is "
+                f"{exc.reason}. Choose another with --port N, or --port 0 to pick a free one.",
+                file=sys.stderr,
+            )
+            return 2
         except Exception as exc:
             print(f"speechkit serve: error: {exc}", file=sys.stderr)
             return 1

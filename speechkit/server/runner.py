@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import socket
 import threading
@@ -35,13 +36,44 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 
 from speechkit._core.redact import Redactor
 from speechkit.engines.base import Engine
+from speechkit.errors import InvalidInputError
 from speechkit.server._middleware import TRANSPORT_SCOPE_KEY
 from speechkit.server.app import create_app
 from speechkit.server.faults import FaultConfig
 from speechkit.server.state import ServerConfig, ServerState
 from speechkit.server.stats import RequestRecord
 
-__all__ = ["LocalServer", "local_server"]
+__all__ = ["LocalServer", "PortInUseError", "local_server"]
+
+
+class PortInUseError(InvalidInputError):
+    """The port asked for could not be listened on: another program holds it (or, for ports
+    below 1024, the user may not). ``str()`` names the ``port=`` argument;
+    ``speechkit serve`` names its ``--port`` flag instead.
+
+    Attributes:
+        host: The address asked for.
+        port: The port asked for.
+    """
+
+    def __init__(self, host: str, port: int, reason: str = "already in use") -> None:
+        super().__init__(
+            f"Cannot listen on {host}:{port}: the port is {reason}. Pass another port=, or "
+            "port=0 to let the system pick a free one."
+        )
+        self.host = host
+        self.port = port
+        self.reason = reason
+
+
+def _bind_error(err: OSError, host: str, port: int) -> OSError | PortInUseError:
+    """A port in use (or not ours to take) as a :class:`PortInUseError`; anything else as is."""
+    if err.errno == errno.EADDRINUSE:
+        return PortInUseError(host, port)
+    if err.errno == errno.EACCES:
+        return PortInUseError(host, port, "not allowed for this user (ports below 1024 usually)")
+    return err
+
 
 logger = logging.getLogger("speechkit.server")
 
@@ -214,7 +246,13 @@ class LocalServer:
             sock = socket.socket(family, socket.SOCK_STREAM)
             try:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.bind((self.host, self._requested_port))
+                try:
+                    sock.bind((self.host, self._requested_port))
+                except OSError as err:
+                    problem = _bind_error(err, self.host, self._requested_port)
+                    if problem is err:
+                        raise
+                    raise problem from err
                 engine, owned = self._make_engine()
             except BaseException:
                 sock.close()

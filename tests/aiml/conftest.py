@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from speechkit import AsyncTranscriber, Transcriber
+from speechkit import AsyncTranscriber, RetryPolicy, Transcriber
 
 AIML_SPECS = Path(__file__).resolve().parents[1] / "specs" / "aiml"
 BASE_URL = "https://aiml.test.local/v1"
@@ -134,15 +134,8 @@ def completed(result: Any, job_id: str = JOB_ID) -> dict[str, Any]:
     return {"generation_id": job_id, "status": "completed", "result": result}
 
 
-def quick(client: Transcriber | AsyncTranscriber) -> None:
-    """Keep retries fast (polling is already fast through the constructor)."""
-    ctx = client._ctx
-    client._ctx = ctx.__class__(
-        retry=ctx.retry.__class__(max_retries=2, initial_delay=0.001, max_delay=0.002),
-        monotonic=ctx.monotonic,
-        wall=ctx.wall,
-        random=ctx.random,
-    )
+#: Keep retries fast (polling is already fast through the constructor).
+QUICK = RetryPolicy(max_retries=2, initial_delay=0.001, max_delay=0.002)
 
 
 @pytest.fixture(autouse=True)
@@ -158,7 +151,7 @@ def aiml() -> FakeAIML:
 
 
 def make_transcriber(fake: FakeAIML, model: str = "nova-3", **kwargs: Any) -> Transcriber:
-    client = Transcriber(
+    return Transcriber(
         provider="aiml",
         model=model,
         api_key=API_KEY,
@@ -166,14 +159,12 @@ def make_transcriber(fake: FakeAIML, model: str = "nova-3", **kwargs: Any) -> Tr
         http_client=httpx.Client(transport=fake.transport()),
         polling_interval=0.001,
         polling_max_interval=0.002,
-        **kwargs,
+        **{"retry": QUICK, **kwargs},
     )
-    quick(client)
-    return client
 
 
 def make_async_transcriber(fake: FakeAIML, model: str = "nova-3") -> AsyncTranscriber:
-    client = AsyncTranscriber(
+    return AsyncTranscriber(
         provider="aiml",
         model=model,
         api_key=API_KEY,
@@ -181,9 +172,8 @@ def make_async_transcriber(fake: FakeAIML, model: str = "nova-3") -> AsyncTransc
         http_client=httpx.AsyncClient(transport=fake.transport()),
         polling_interval=0.001,
         polling_max_interval=0.002,
+        retry=QUICK,
     )
-    quick(client)
-    return client
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from speechkit import AsyncTranscriber, Transcriber
+from speechkit import AsyncTranscriber, RetryPolicy, Transcriber
 from speechkit._core.flow import Sleep
 from speechkit._core.http import Request
 from speechkit._core.limiter import TokenBucket, limited
@@ -17,28 +17,18 @@ from speechkit.errors import TranscriptionError, TranscriptionTimeoutError
 from tests.batch.sweepfake import API_KEY, BASE_URL, SweepFake
 
 URLS = [f"https://audio.example/{i:03d}.mp3" for i in range(30)]
-
-
-def _fast(t: Any) -> Any:
-    t._ctx = t._ctx.__class__(
-        retry=t._ctx.retry.__class__(max_retries=2, initial_delay=0.001, max_delay=0.002),
-        monotonic=t._ctx.monotonic,
-        wall=t._ctx.wall,
-        random=t._ctx.random,
-    )
-    return t
+FAST = RetryPolicy(max_retries=2, initial_delay=0.001, max_delay=0.002)
 
 
 def run_sync(fake: SweepFake, urls: list[str], **options: Any) -> Any:
     client = httpx.Client(transport=httpx.MockTransport(fake.handle))
-    with _fast(
-        Transcriber(
-            api_key=API_KEY,
-            base_url=BASE_URL,
-            http_client=client,
-            polling_interval=0.001,
-            polling_max_interval=0.004,
-        )
+    with Transcriber(
+        api_key=API_KEY,
+        base_url=BASE_URL,
+        http_client=client,
+        polling_interval=0.001,
+        polling_max_interval=0.004,
+        retry=FAST,
     ) as transcriber:
         return transcriber.transcribe_group(urls, return_failures=True, **options)
 
@@ -52,8 +42,8 @@ def run_async(fake: SweepFake, urls: list[str], **options: Any) -> Any:
             http_client=client,
             polling_interval=0.001,
             polling_max_interval=0.004,
+            retry=FAST,
         ) as transcriber:
-            _fast(transcriber)
             return await transcriber.transcribe_group(urls, return_failures=True, **options)
 
     return asyncio.run(main())

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from speechkit import Transcriber
+from speechkit import RetryPolicy, Transcriber
 from speechkit.ledger import Ledger
 from tests.batch.sweepfake import API_KEY, BASE_URL, SweepFake
 
@@ -47,20 +47,14 @@ class CrashingLedger(Ledger):
 
 
 def transcriber(fake: SweepFake) -> Transcriber:
-    t = Transcriber(
+    return Transcriber(
         api_key=API_KEY,
         base_url=BASE_URL,
         http_client=httpx.Client(transport=httpx.MockTransport(fake.handle)),
         polling_interval=0.001,
         polling_max_interval=0.004,
+        retry=RetryPolicy(max_retries=2, initial_delay=0.001, max_delay=0.002),
     )
-    t._ctx = t._ctx.__class__(
-        retry=t._ctx.retry.__class__(max_retries=2, initial_delay=0.001, max_delay=0.002),
-        monotonic=t._ctx.monotonic,
-        wall=t._ctx.wall,
-        random=t._ctx.random,
-    )
-    return t
 
 
 @pytest.mark.parametrize("completion", ["poll", "sweep"])

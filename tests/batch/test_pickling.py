@@ -64,6 +64,9 @@ def _argument(name: str) -> Any:
         "start_ms": 1000,
         "callback": "on_data",
         "exc": ValueError("boom"),
+        "host": "127.0.0.1",
+        "port": 8765,
+        "reason": "already in use",
     }
     return values[name]
 
@@ -152,7 +155,7 @@ def test_transcriber_pickles_its_settings_not_its_connections() -> None:
         assert copy.provider.auth_headers() == transcriber.provider.auth_headers()
         assert copy.config == config
         assert copy._timeout == 7
-        assert copy._ctx.retry.max_retries == 1
+        assert copy.retry_policy.max_retries == 1
         assert copy._schedule == transcriber._schedule
         assert copy._max_workers == 3
         assert copy._shell is not transcriber._shell
@@ -164,4 +167,4 @@ def test_async_transcriber_pickles_too() -> None:
     transcriber = AsyncTranscriber(api_key="k", base_url="http://127.0.0.1:9", max_retries=0)
     copy = pickle.loads(pickle.dumps(transcriber))
     assert isinstance(copy, AsyncTranscriber)
-    assert copy._ctx.retry.max_retries == 0
+    assert copy.retry_policy.max_retries == 0

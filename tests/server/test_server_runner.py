@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -101,15 +101,56 @@ async def test_async_context_manager(script_engine: type[Any]) -> None:
     assert not srv.running
 
 
-def test_busy_port_raises(script_engine: type[Any]) -> None:
-    holder = socket.socket()
-    holder.bind(("127.0.0.1", 0))
-    holder.listen()
-    try:
-        with pytest.raises(OSError):
-            LocalServer(engine=script_engine(), port=holder.getsockname()[1]).start()
-    finally:
-        holder.close()
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A loopback port something else is listening on."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+def test_busy_port_raises_a_typed_error_naming_the_port_and_the_fix(
+    script_engine: type[Any], busy_port: int
+) -> None:
+    from speechkit.errors import InvalidInputError
+    from speechkit.server import PortInUseError
+
+    port = busy_port
+    with pytest.raises(PortInUseError) as info:
+        LocalServer(engine=script_engine(), port=port).start()
+    assert isinstance(info.value, InvalidInputError)
+    assert (info.value.host, info.value.port) == ("127.0.0.1", port)
+    assert f"127.0.0.1:{port}" in str(info.value)
+    assert "already in use" in str(info.value)
+    assert "port=0" in str(info.value)
+
+
+def test_serve_on_a_busy_port_names_the_port_and_the_flag(
+    capsys: pytest.CaptureFixture[str], busy_port: int
+) -> None:
+    port = busy_port
+    code = cli.main(["--engine", "fixed", "--port", str(port)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"127.0.0.1:{port}" in err
+    assert "already in use" in err
+    assert "--port" in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_webhook_receiver_on_a_busy_port_names_the_fix(busy_port: int) -> None:
+    from speechkit.errors import InvalidInputError
+    from speechkit.webhooks import WebhookReceiver
+
+    port = busy_port
+    receiver = WebhookReceiver()
+    with pytest.raises(InvalidInputError) as info:
+        receiver.start(port=port)
+    receiver.stop()
+    assert f"127.0.0.1:{port}" in str(info.value)
+    assert "port=0" in str(info.value)
 
 
 def test_unknown_option_raises(script_engine: type[Any]) -> None:

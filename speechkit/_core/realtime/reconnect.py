@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from speechkit._core.realtime_types import ConnectionSettings, EndpointAttempt
-from speechkit._core.retry import backoff_delay
+from speechkit._core.retry import backoff_delay, exception_retryable, handshake_retryable
 
 __all__ = [
     "STABLE_CONNECTION_SECONDS",
@@ -38,10 +38,11 @@ _MAX_ATTEMPT_RECORDS = 50
 
 
 def handshake_status(status: int) -> tuple[bool, str]:
-    """(retryable, meaning) for an HTTP status that refused the websocket upgrade."""
+    """(retryable, meaning) for an HTTP status that refused the websocket upgrade; whether it is
+    retryable is :func:`speechkit._core.retry.handshake_retryable`'s answer."""
     if status in (401, 403):
         return False, "the server rejected the credentials (check the API key or token)"
-    if status in (408, 425, 429) or status >= 500:
+    if handshake_retryable(status):
         return True, "the server is busy or failing"
     return False, "the server refused the connection request"
 
@@ -49,7 +50,7 @@ def handshake_status(status: int) -> tuple[bool, str]:
 def token_error_retryable(error: BaseException) -> bool:
     """Whether a token provider's exception is worth another attempt: network trouble, or a
     speechkit error that says so (429, 5xx, timeouts: ``error.retryable``)."""
-    return isinstance(error, OSError) or bool(getattr(error, "retryable", False))
+    return exception_retryable(error)
 
 
 def redact_secrets(text: str, secrets: Iterable[str | None]) -> str:
