@@ -44,6 +44,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from speechkit._core.options.realtime import check_query
+from speechkit._core.options.realtime_v2 import V2_OPTIONS
 from speechkit.engines.base import EngineError, StreamEvent
 from speechkit.server._streaming import (
     ENCODINGS,
@@ -57,6 +59,10 @@ from speechkit.server._streaming import (
 from speechkit.server.assemblyai_rest import error
 from speechkit.server.auth import TokenCheck, raw_key_ok
 from speechkit.server.state import ServerState, get_state
+
+#: The query parameters checked by the v2 option table (the audio format and the token are
+#: checked with their own close codes and messages).
+_QUERY_ROWS = {name: row for name, row in V2_OPTIONS.items() if not row.core}
 
 __all__ = ["routes"]
 
@@ -115,6 +121,9 @@ class _Session:
                 boost = None
             if not isinstance(boost, list) or not all(isinstance(w, str) for w in boost):
                 raise _Close(4104, "Could not parse word boost parameter")
+        _, problems = check_query(_QUERY_ROWS, q)
+        if problems:
+            raise _Close(4101, problems[0])
         try:
             self.partials = not parse_bool(
                 q.get("disable_partial_transcripts"), "disable_partial_transcripts"

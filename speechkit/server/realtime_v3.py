@@ -57,6 +57,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from speechkit._core.options.realtime import check_query
+from speechkit._core.options.realtime_v3 import V3_OPTIONS
 from speechkit.engines.base import EngineError, RecognizedWord, StreamEvent
 from speechkit.server._streaming import (
     ENCODINGS,
@@ -74,6 +76,12 @@ from speechkit.server.state import ServerState, get_state
 __all__ = ["routes"]
 
 logger = logging.getLogger("speechkit.server")
+
+#: The query parameters checked by the v3 option table (the audio format and the token are
+#: checked below, with their own messages).
+_QUERY_ROWS = {name: row for name, row in V3_OPTIONS.items() if not row.core}
+#: Values the service keeps adding: an unknown model or domain is passed on, not refused.
+_OPEN_VALUES = frozenset({"speech_model", "domain"})
 
 MIN_CHUNK_MS = 50.0
 MAX_CHUNK_MS = 1000.0
@@ -129,6 +137,9 @@ class _Session:
     def __init__(self, channel: WsChannel, state: ServerState, ws: WebSocket) -> None:
         q = ws.query_params
         try:
+            _, problems = check_query(_QUERY_ROWS, q, open_values=_OPEN_VALUES)
+            if problems:
+                raise ParamProblem(problems[0])
             rate = _number(q.get("sample_rate", "16000"), "sample_rate", low=1, high=192_000)
             encoding = q.get("encoding") or "pcm_s16le"
             if encoding not in ENCODINGS:
