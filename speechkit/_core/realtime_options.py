@@ -178,6 +178,9 @@ class RealtimeOptions:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        return _restore, (self.as_dict(),)
+
     def __repr__(self) -> str:
         shown = {k: v for k, v in self.as_dict().items() if not _secret(k) and v is not None}
         return "RealtimeOptions(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
@@ -206,16 +209,7 @@ class RealtimeOptions:
         own = {name: changes.pop(name, getattr(self, name)) for name in _OWN}
         for name in changes:
             _check_name(name, "update_options")
-        values = {**self._values, **changes}
-        new = object.__new__(RealtimeOptions)
-        new._init(
-            own["protocol"],
-            own["sample_rate"],
-            own["encoding"],
-            own["chunk_ms"],
-            own["extra_params"],
-            values,
-        )
+        new = _restore({**own, **self._values, **changes})
         for name, value in changes.items():
             if value is not None and value != self._values.get(name):
                 for message in deprecations(TABLES[new.protocol].get(name, _ANY), value):
@@ -281,6 +275,21 @@ class RealtimeOptions:
 
 
 _ANY = Option("", "string", "")
+
+
+def _restore(values: dict[str, Any]) -> RealtimeOptions:
+    """Options from :meth:`RealtimeOptions.as_dict` (checked; no deprecation warnings)."""
+    options = {k: v for k, v in values.items() if k not in _OWN}
+    new = object.__new__(RealtimeOptions)
+    new._init(
+        values["protocol"],
+        values["sample_rate"],
+        values["encoding"],
+        values["chunk_ms"],
+        values["extra_params"],
+        options,
+    )
+    return new
 
 
 def normalize_any(name: str, value: Any) -> Any:

@@ -18,7 +18,8 @@ Implements (spec: ``asyncapi.json``, ``openapi-2025-06-01_with-realtime-token.js
   ``enable_extra_session_information``), ``SessionTerminated``, then close 1000.
 * Close codes: 4000 bad sample rate, 4001 not authorized (bad key, unknown token), 4008 session
   expired (an expired token or the session cap), 4031 no audio for ``realtime_idle_timeout``
-  seconds, 4100 invalid JSON, 4101 invalid message or query value, 4104 bad ``word_boost``.
+  seconds, 4100 invalid JSON, 4101 invalid message or query value (checked by the v2 option
+  table, ``speechkit._core.options.realtime_v2``), 4104 bad ``word_boost``.
   Errors after ``SessionBegins`` first send the spec's ``RealtimeError`` message
   ``{"error": "<reason>"}``; errors before it (auth, query) only close. No free engine stream
   (the engine's limit) closes with 4102; an engine failure mid-session with 1011.

@@ -27,7 +27,9 @@ Implements (spec: ``usm-streaming.yml``, ``streaming-token.yml``; ``protocols.md
   with one formatted ``Turn`` (``turn_is_formatted`` equals ``end_of_turn``, confidence 1);
   ``min_turn_silence``/``max_turn_silence`` default to 100/1000 ms.
 * Close codes: 1008 unauthorized, 3005 server error (the engine failed), 3006 invalid message /
-  JSON / query value, 3007 chunk outside 50-1000 ms, 3008 session expired, 3009 no free engine
+  JSON / query value (query values are checked by the client's v3 option table,
+  ``speechkit._core.options.realtime_v3``; model and domain names stay open), 3007 chunk
+  outside 50-1000 ms, 3008 session expired, 3009 no free engine
   stream (too many concurrent sessions).
 
 Departures: a chunk shorter than 50 ms is forgiven when it is the last audio before ``Terminate``
@@ -57,7 +59,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from speechkit._core.options.realtime import check_query
+from speechkit._core.options.realtime import check_query, problems
 from speechkit._core.options.realtime_v3 import V3_OPTIONS
 from speechkit.engines.base import EngineError, RecognizedWord, StreamEvent
 from speechkit.server._streaming import (
@@ -344,6 +346,11 @@ class _Session:
             await self.send_events(await self.stream.force_endpoint())
         elif kind == "UpdateConfiguration":
             try:
+                for name, value in data.items():
+                    row = V3_OPTIONS.get(name)
+                    found = problems(row, value) if row is not None and row.live else []
+                    if found:
+                        raise ParamProblem(found[0])
                 self.update_config(data)
             except ParamProblem as exc:
                 raise _Close(3006, f"Invalid Message: {exc}") from None

@@ -346,3 +346,17 @@ def test_the_stream_flags_are_the_rows_with_a_flag() -> None:
     flagged = {r.name for r in (*V2_ROWS, *V3_ROWS) if r.cli}
     assert {n for n, r in STREAM_OPTIONS.items() if r.cli} == flagged
     assert set(STREAM_OPTIONS) == OPTION_NAMES
+
+
+def test_options_copy_pickle_and_replace_keep_every_value() -> None:
+    import copy
+    import pickle
+
+    options = RealtimeOptions(chunk_ms=200, format_turns=True, keyterms_prompt=["a"])
+    for clone in (copy.copy(options), copy.deepcopy(options), pickle.loads(pickle.dumps(options))):
+        assert clone == options
+        assert clone.keyterms_prompt == ("a",)
+    changed = options.replace(chunk_ms=300, format_turns=None)
+    assert (changed.chunk_ms, changed.format_turns, changed.keyterms_prompt) == (300, None, ("a",))
+    with pytest.raises(AttributeError, match="immutable"):
+        options.chunk_ms = 1  # type: ignore[misc]

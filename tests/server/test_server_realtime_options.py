@@ -3,6 +3,7 @@ closes the connection with the protocol's code and the table's problem text."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -85,3 +86,25 @@ async def test_bad_v2_values_close_4101_with_the_tables_problem(
     assert (first, code) == ("", 4101)
     _, expected = check_query(V2_OPTIONS, {param: text})
     assert reason == expected[0][:120]
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [({"format_turns": "yes"}, "format_turns must be a boolean"), ({"prompt": 5}, "prompt")],
+)
+async def test_bad_live_update_closes_3006_with_the_tables_problem(
+    server: LocalServer, change: dict[str, Any], named: str
+) -> None:
+    url = f"{server.ws_base_url}/v3/ws?sample_rate=16000"
+    async with connect(url) as ws:
+        assert json.loads(await ws.recv())["type"] == "Begin"
+        await ws.send(json.dumps({"type": "UpdateConfiguration", **change}))
+        try:
+            async with asyncio.timeout(30):  # a guard against hanging, not a timing check
+                async for _ in ws:  # until the server closes
+                    pass
+        except ConnectionClosed:
+            pass
+    assert ws.close_code == 3006
+    assert ws.close_reason.startswith("Invalid Message: ")
+    assert named in ws.close_reason

@@ -17,9 +17,10 @@ from speechkit._core.options.realtime import connection_option
 
 __all__ = ["PII_POLICIES", "SPEECH_MODELS", "V3_OPTIONS", "V3_ROWS"]
 
-#: ``SpeechModel`` of the 1.8.2 package (the spec's enums are a subset).
+#: ``SpeechModel`` of the 1.8.2 package (the spec's enums are a subset); the first is what
+#: the SDK names instead of the retired ``u3-pro``.
 SPEECH_MODELS = (
-    "universal-streaming-english", "universal-streaming-multilingual", "u3-rt-pro",
+    "u3-rt-pro", "universal-streaming-english", "universal-streaming-multilingual",
     "u3-rt-pro-beta-1", "whisper-rt", "universal-3-5-pro", "universal-3-6", "universal-3-6-pro",
 )  # fmt: skip
 #: ``StreamingPiiPolicy`` of the 1.8.2 package: the batch spec's policies and three more.
