@@ -5,6 +5,7 @@ Every decision about the session itself lives in :mod:`speechkit._core.realtime`
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -20,6 +21,7 @@ from websockets.exceptions import (
     WebSocketException,
 )
 
+from speechkit._core.options import unknown_option_message
 from speechkit._core.realtime import (
     Connect,
     ConnectionInfo,
@@ -27,6 +29,7 @@ from speechkit._core.realtime import (
     RealtimeSession,
     redact_secrets,
 )
+from speechkit._core.realtime_options import OPTION_NAMES
 from speechkit._core.realtime_protocol import (
     RealtimeOptionArgs,
     RealtimeOptions,
@@ -259,7 +262,15 @@ class TranscriberBase:
             if callback is not None and not callable(callback):
                 raise InvalidInputError(f"{name} must be callable, got {callback!r}.")
         # Every other keyword is a table option (speechkit._core.options.realtime_v2/_v3):
-        # names, types and values are checked there, an unknown name gets "did you mean".
+        # names, types and values are checked there; an unknown name gets "did you mean",
+        # among the options and this constructor's own arguments.
+        for name in options:
+            if name not in OPTION_NAMES:
+                known = OPTION_NAMES | set(inspect.signature(TranscriberBase).parameters)
+                message = unknown_option_message(
+                    name, known - {"options"}, where=type(self).__name__
+                )
+                raise InvalidInputError(message)
         realtime_options = RealtimeOptions(
             protocol=protocol,
             sample_rate=sample_rate,

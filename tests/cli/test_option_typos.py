@@ -69,3 +69,9 @@ def test_an_unknown_realtime_option_is_refused_before_connecting() -> None:
 
     with pytest.raises(InvalidInputError, match="did you mean 'word_boost'"):
         asyncio.run(build())
+
+
+def test_a_mistyped_constructor_argument_is_suggested_too() -> None:
+    with pytest.raises(InvalidInputError, match="did you mean 'on_data'") as err:
+        RealtimeTranscriber(api_key="k", on_dta=print)  # type: ignore[call-arg]
+    assert str(err.value).startswith("RealtimeTranscriber: unknown option 'on_dta'")
