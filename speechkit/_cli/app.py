@@ -22,6 +22,7 @@ from speechkit._cli.exitcodes import (
 from speechkit._cli.options import (
     add_config_options,
     add_connection_options,
+    add_stream_options,
     connect,
     positive_float,
     positive_int,
@@ -190,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="text",
         help="text, or json: one object per final",
     )
+    add_stream_options(stream)
 
     get = command("get", "print a transcript by id", "Print a transcript by its id.")
     get.add_argument("id", metavar="ID")

@@ -6,7 +6,7 @@ import argparse
 import contextlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,8 +25,10 @@ __all__ = [
     "Connection",
     "add_config_options",
     "add_connection_options",
+    "add_stream_options",
     "build_config",
     "connect",
+    "stream_options",
 ]
 
 #: Read by the command (any provider) before the provider's own variable.
@@ -265,30 +267,14 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
             help_text += " (server default: on)"
         if option.name == "speakers_expected":
             help_text = "exact number of speakers (implies --speaker-labels)"
-        if option.kind == "bool":
-            action: Any = (
-                argparse.BooleanOptionalAction if option.server_default is True else "store_true"
-            )
-            group.add_argument(option.cli, action=action, default=None, help=help_text)
-        elif option.name == "redact_pii_policies":
+        if option.name == "redact_pii_policies":
             group.add_argument(
                 option.cli,
                 metavar=option.metavar,
                 help=f"{help_text}, e.g. person_name,phone_number",
             )
-        elif option.kind in ("strings", "enums"):
-            group.add_argument(
-                option.cli,
-                action="append",
-                metavar=option.metavar,
-                help=help_text + " (repeatable)",
-            )
-        elif option.kind == "int":
-            group.add_argument(
-                option.cli, type=whole_number, metavar=option.metavar, help=help_text
-            )
         else:
-            group.add_argument(option.cli, metavar=option.metavar, help=help_text)
+            _add_flag(group, option, help_text)
     group.add_argument(
         "--config",
         action="append",
@@ -302,6 +288,25 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         metavar="JSON|@FILE",
         help="TranscriptionConfig options as a JSON object, or @path to a JSON file",
     )
+
+
+def _add_flag(group: Any, option: Option, help_text: str) -> None:
+    """One option row's flag: a switch, a repeatable value, a whole number or a string."""
+    if option.kind == "bool":
+        action: Any = (
+            argparse.BooleanOptionalAction if option.server_default is True else "store_true"
+        )
+        group.add_argument(option.cli, action=action, default=None, help=help_text)
+    elif option.kind in ("strings", "enums"):
+        group.add_argument(
+            option.cli, action="append", metavar=option.metavar, help=help_text + " (repeatable)"
+        )
+    elif option.kind == "int":
+        group.add_argument(option.cli, type=whole_number, metavar=option.metavar, help=help_text)
+    elif option.kind == "number":
+        group.add_argument(option.cli, type=float, metavar=option.metavar, help=help_text)
+    else:
+        group.add_argument(option.cli, metavar=option.metavar, help=help_text)
 
 
 def whole_number(text: str) -> int:
@@ -320,12 +325,12 @@ def _check_key(key: str, source: str) -> None:
     )
 
 
-def _parse_value(text: str, key: str) -> Any:
+def _parse_value(text: str, key: str, table: Mapping[str, Option] = BATCH_OPTIONS) -> Any:
     try:
         value = json.loads(text)
     except ValueError:
         value = text
-    option = BATCH_OPTIONS.get(key)
+    option = table.get(key)
     if isinstance(value, str) and option is not None and option.kind in ("strings", "enums"):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
@@ -386,3 +391,100 @@ def build_config(args: argparse.Namespace) -> TranscriptionConfig | None:
     from speechkit.config import TranscriptionConfig
 
     return TranscriptionConfig(**options)
+
+
+# --- realtime options (speechkit stream) ---------------------------------------------------
+
+
+def _rows_of(protocol: str) -> frozenset[str]:
+    from speechkit._core.options.realtime_v2 import V2_OPTIONS
+    from speechkit._core.options.realtime_v3 import V3_OPTIONS
+
+    return frozenset(V2_OPTIONS if protocol == "v2" else V3_OPTIONS)
+
+
+def _stream_rows() -> dict[str, Option]:
+    """Every plain realtime option, v3 rows first (a name both protocols have is one flag)."""
+    from speechkit._core.options.realtime_v2 import V2_ROWS
+    from speechkit._core.options.realtime_v3 import V3_ROWS
+
+    rows: dict[str, Option] = {}
+    for row in (*V3_ROWS, *V2_ROWS):
+        if not row.core:
+            rows.setdefault(row.name, row)
+    return rows
+
+
+STREAM_OPTIONS = _stream_rows()
+_TABLES = {"v2": _rows_of("v2"), "v3": _rows_of("v3")}
+
+
+def add_stream_options(parser: argparse.ArgumentParser) -> None:
+    """Add the realtime option flags (the v2/v3 tables' rows with a ``cli`` flag), plus
+    ``--option KEY=VALUE`` for every other row."""
+    group = parser.add_argument_group(
+        "realtime options",
+        "Common options of the realtime session (v3 unless marked v2); --option KEY=VALUE sets "
+        "any other (see the tables in docs/realtime.md). Explicit flags win over --option.",
+    )
+    for option in STREAM_OPTIONS.values():
+        if option.cli:
+            only = " (v2)" if option.protocol == "v2" else ""
+            _add_flag(group, option, option.summary + only)
+    group.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        dest="stream_option",
+        metavar="KEY=VALUE",
+        help="any realtime option; VALUE is JSON when it parses as JSON, else a string; commas "
+        "split list values (repeatable)",
+    )
+    group.add_argument(
+        "--extra-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a query parameter speechkit does not know yet, sent unchecked (repeatable)",
+    )
+
+
+def stream_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The realtime options the flags ask for (names checked; values checked by the session)."""
+    options: dict[str, Any] = {}
+    for item in args.stream_option:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise CLIError(f"--option expects KEY=VALUE, got {item!r}")
+        if key not in STREAM_OPTIONS:
+            message = unknown_option_message(key, STREAM_OPTIONS, where="--option")
+            raise CLIError(f"{message} On the command line: --extra-param {key}=VALUE")
+        options[key] = _parse_value(value, key, STREAM_OPTIONS)
+    extra: dict[str, Any] = {}
+    for item in args.extra_param:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise CLIError(f"--extra-param expects KEY=VALUE, got {item!r}")
+        extra[key.strip()] = _parse_value(value, key.strip(), {})
+    if extra:
+        options["extra_params"] = extra
+    for option in STREAM_OPTIONS.values():
+        if option.cli:
+            value = getattr(args, _flag_dest(option))
+            if value is not None:
+                options[option.name] = value
+    return options
+
+
+def stream_flags_markdown() -> str:
+    """The flag table of the ``stream`` section of ``docs/cli.md`` (a test keeps it current)."""
+    lines = ["| flag | option | protocol | what it does |", "| --- | --- | --- | --- |"]
+    for option in STREAM_OPTIONS.values():
+        if option.cli:
+            value = f" {option.metavar}" if option.metavar else ""
+            protocol = ", ".join(p for p in ("v2", "v3") if option.name in _TABLES[p])
+            lines.append(
+                f"| `{option.cli}{value}` | `{option.name}` | {protocol} | {option.summary} |"
+            )
+    return "\n".join(lines) + "\n"

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from speechkit._cli.exitcodes import FAILED, INTERRUPTED, OK, USAGE, CLIError, one_line
-from speechkit._cli.options import Connection
+from speechkit._cli.options import Connection, stream_options
 from speechkit.errors import RealtimeAudioLostError, RealtimeCallbackError, RealtimeError
 
 __all__ = ["AUDIO_LOST", "Printer", "run"]
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace, connection: Connection) -> int:
         else:  # a server error message that did not end the session
             print(f"speechkit: server error: {one_line(error)}", file=sys.stderr, flush=True)
 
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = stream_options(args)
     if connection.max_retries is not None:
         options["max_retries"] = connection.max_retries
     if connection.http_timeout is not None:

@@ -7,13 +7,11 @@ stream. It does no I/O and keeps no session state.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
-import math
 import urllib.parse
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -40,11 +38,15 @@ from speechkit.models.realtime import (
     V3Warning,
 )
 
-from .realtime_audio import CHUNK_LIMITS_MS, AudioFormat
-from .realtime_v3_options import SECRET_PARAMS, V3_LIVE, V3_NAMES, V3_PARAMS, check_v3_value
+from .options import Option
+from .options.realtime import encode, query_pairs
+from .options.realtime_v2 import V2_OPTIONS, V2_ROWS
+from .options.realtime_v3 import V3_OPTIONS, V3_ROWS
+from .realtime_options import RealtimeOptionArgs, RealtimeOptions
 
 __all__ = [
     "ProtocolAdapter",
+    "RealtimeOptionArgs",
     "RealtimeOptions",
     "UpdatePlan",
     "V2Adapter",
@@ -62,159 +64,11 @@ WireMessage = V2Message | V3Message
 #: Header value the v3 SDK sends (S2 ``_base.py``); the API version its messages follow.
 V3_API_VERSION = "2025-05-12"
 
-_V2_ONLY = frozenset(
-    {"word_boost", "enable_extra_session_information", "end_utterance_silence_threshold"}
-)
-_V3_ONLY = V3_NAMES
+#: Options only one protocol has: derived from the two tables (core rows aside).
+_V2_ONLY = frozenset(n for n, r in V2_OPTIONS.items() if not r.core) - V3_OPTIONS.keys()
+_V3_ONLY = frozenset(n for n, r in V3_OPTIONS.items() if not r.core) - V2_OPTIONS.keys()
 # Changing these would change what the buffered audio means; they need a new transcriber.
 _FIXED = frozenset({"protocol", "sample_rate", "encoding"})
-# Handled by speechkit itself, so changing them never touches the connection.
-_LOCAL = frozenset({"chunk_ms"})
-
-
-@dataclass(frozen=True)
-class RealtimeOptions:
-    """Everything that shapes a realtime session on the wire. ``None`` means "server default".
-
-    Times: ``chunk_ms``, ``end_utterance_silence_threshold``, ``min_turn_silence`` and
-    ``max_turn_silence`` are milliseconds; ``inactivity_timeout`` is seconds.
-    """
-
-    protocol: ProtocolName = "v3"
-    sample_rate: int = 16_000
-    encoding: Literal["pcm_s16le", "pcm_mulaw"] = "pcm_s16le"
-    chunk_ms: int = 100
-    disable_partial_transcripts: bool = False
-    # v2
-    word_boost: tuple[str, ...] | None = None
-    enable_extra_session_information: bool = False
-    end_utterance_silence_threshold: int | None = None
-    # v3
-    speech_model: str | None = None
-    format_turns: bool | None = None
-    end_of_turn_confidence_threshold: float | None = None
-    min_turn_silence: int | None = None
-    max_turn_silence: int | None = None
-    vad_threshold: float | None = None
-    inactivity_timeout: int | None = None
-    keyterms_prompt: tuple[str, ...] | None = None
-    language_detection: bool | None = None
-    speaker_labels: bool | None = None
-    max_speakers: int | None = None
-    prompt: str | None = None
-    # v3, SDK 1.8.2 (see realtime_v3_options for ranges and what changes live)
-    language_codes: tuple[str, ...] | None = None
-    language_code: str | None = None
-    domain: str | None = None
-    filter_profanity: bool | None = None
-    agent_context: str | None = None
-    interruption_delay: int | None = None
-    turn_left_pad_ms: int | None = None
-    session_heartbeat: bool | None = None
-    acknowledge_silence: bool | None = None
-    webhook_url: str | None = None
-    webhook_auth_header_name: str | None = None
-    webhook_auth_header_value: str | None = field(default=None, repr=False)
-    speaker_labels_revision_interval_ms: int | None = None
-    voice_focus: str | None = None
-    voice_focus_threshold: float | None = None
-    continuous_partials: bool | None = None
-    include_partial_turns: bool | None = None
-    redact_pii: bool | None = None
-    redact_pii_policies: tuple[str, ...] | None = None
-    redact_pii_sub: str | None = None
-    mode: str | None = None
-    llm_gateway: Mapping[str, Any] | None = None
-    extra_params: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        # Accept lists from users; keep the frozen dataclass hashable-ish and immutable.
-        lists = ("word_boost", *(p.name for p in V3_PARAMS if p.kind == "strings"))
-        for name in lists:
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, tuple):
-                if isinstance(value, str) or not isinstance(value, Sequence):
-                    raise InvalidInputError(f"{name} must be a list of strings, got {value!r}.")
-                object.__setattr__(self, name, tuple(value))
-        object.__setattr__(self, "extra_params", dict(self.extra_params or {}))
-        self.validate()
-
-    @property
-    def audio_format(self) -> AudioFormat:
-        return AudioFormat(self.sample_rate, self.encoding)
-
-    def replace(self, **changes: Any) -> RealtimeOptions:
-        """A copy with ``changes`` applied (validated)."""
-        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
-        if unknown:
-            raise InvalidInputError(f"Unknown realtime option(s): {', '.join(sorted(unknown))}.")
-        return dataclasses.replace(self, **changes)
-
-    def validate(self) -> None:
-        """Raise :class:`InvalidInputError` naming the first bad option."""
-        if self.protocol not in ("v2", "v3"):
-            raise InvalidInputError(f'protocol must be "v2" or "v3", got {self.protocol!r}.')
-        if isinstance(self.sample_rate, bool) or not isinstance(self.sample_rate, int):
-            raise InvalidInputError(f"sample_rate must be an int (Hz), got {self.sample_rate!r}.")
-        if not 8_000 <= self.sample_rate <= 48_000:
-            raise InvalidInputError(
-                f"sample_rate={self.sample_rate} Hz is not supported: use 8000 to 48000 Hz "
-                "(16000 is typical). stream_file() resamples WAV files to it."
-            )
-        if self.encoding in ("opus", "ogg_opus", "aac"):
-            raise InvalidInputError(
-                f'encoding="{self.encoding}" is not supported by speechkit yet: the session cuts, '
-                "replays and times PCM audio. Send pcm_s16le or pcm_mulaw (stream_file() decodes "
-                "Ogg/Opus and other files to PCM)."
-            )
-        if self.encoding not in ("pcm_s16le", "pcm_mulaw"):
-            raise InvalidInputError(
-                f'encoding must be "pcm_s16le" or "pcm_mulaw", got {self.encoding!r}.'
-            )
-        low, high = CHUNK_LIMITS_MS[self.protocol]
-        if isinstance(self.chunk_ms, bool) or not isinstance(self.chunk_ms, int):
-            raise InvalidInputError(
-                f"chunk_ms must be an int (milliseconds), got {self.chunk_ms!r}."
-            )
-        if not low <= self.chunk_ms <= high:
-            raise InvalidInputError(
-                f"chunk_ms={self.chunk_ms} is outside the {self.protocol} limits: audio chunks "
-                f"must be {low}-{high} ms long."
-            )
-        wrong = _V3_ONLY if self.protocol == "v2" else _V2_ONLY
-        for name in sorted(wrong):
-            if getattr(self, name) not in (None, False):
-                other = "v3" if self.protocol == "v2" else "v2"
-                hint = " (on v3 use keyterms_prompt)" if name == "word_boost" else ""
-                raise InvalidInputError(
-                    f'{name} is a {other} option, but protocol="{self.protocol}"{hint}.'
-                )
-        _check_range(
-            "end_utterance_silence_threshold", self.end_utterance_silence_threshold, 0, 20_000
-        )
-        for param in V3_PARAMS:
-            check_v3_value(param, getattr(self, param.name))
-        if self.word_boost is not None and not all(isinstance(w, str) for w in self.word_boost):
-            raise InvalidInputError("word_boost must be a list of strings.")
-        if self.word_boost is not None and len(json.dumps(list(self.word_boost))) > 2500:
-            raise InvalidInputError("word_boost is limited to 2500 characters of JSON.")
-        # extra_params may carry a parameter speechkit names (code written before it had a
-        # name keeps working), but not one also set by name, nor the connection's own.
-        named = {n for n in _V2_ONLY | _V3_ONLY if getattr(self, n) not in (None, False)}
-        clash = set(self.extra_params) & ({"token", "sample_rate", "encoding"} | named)
-        if clash:
-            raise InvalidInputError(
-                f"extra_params may not set {', '.join(sorted(clash))}; use the named option."
-            )
-
-
-def _check_range(name: str, value: float | None, low: float, high: float) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-        raise InvalidInputError(f"{name} must be a number, got {value!r}.")
-    if not low <= value <= high:
-        raise InvalidInputError(f"{name}={value} is outside {low}-{high}.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,12 +89,14 @@ def _dumps(message: Mapping[str, Any]) -> str:
     return json.dumps(message, separators=(",", ":"))
 
 
-def _query_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple | dict):
-        return json.dumps(list(value) if isinstance(value, tuple) else value)
-    return str(value)
+_PLAIN = Option("", "string", "")
+
+
+def _extra_value(value: Any) -> str:
+    """An ``extra_params`` value: as a table row would send it (lists and dicts as JSON)."""
+    if isinstance(value, tuple):
+        value = list(value)
+    return encode(_PLAIN, value)
 
 
 class ProtocolAdapter:
@@ -248,13 +104,30 @@ class ProtocolAdapter:
 
     name: ProtocolName
     path: str
-    #: Options that can change on an open stream with a control message.
+    #: The protocol's option table (``speechkit._core.options.realtime_v2``/``_v3``).
+    rows: tuple[Option, ...] = ()
+    #: Options that can change on an open stream with a control message (the rows' ``live``).
     live_updatable: frozenset[str] = frozenset()
     #: Options speechkit applies itself; changing them never touches the connection.
-    local_options: frozenset[str] = _LOCAL
+    local_options: frozenset[str] = frozenset({"chunk_ms"})
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls.live_updatable = frozenset(r.name for r in cls.rows if r.live)
+        cls.local_options = frozenset({"chunk_ms"}) | {
+            r.name for r in cls.rows if r.wire == "local"
+        }
 
     def query_params(self, options: RealtimeOptions) -> list[tuple[str, str]]:
-        raise NotImplementedError
+        """The URL's query: the audio format, then each set option the table sends on the URL
+        (in table order), then ``extra_params``."""
+        params: list[tuple[str, str]] = [
+            ("sample_rate", str(options.sample_rate)),
+            ("encoding", options.encoding),
+        ]
+        params.extend(query_pairs((r for r in self.rows if not r.core), options.options))
+        params.extend((k, _extra_value(v)) for k, v in options.extra_params.items())
+        return params
 
     def parse(self, text: str) -> WireMessage | None:
         """Parse a server text frame; ``None`` for message types this adapter does not know.
@@ -293,9 +166,8 @@ class ProtocolAdapter:
 
     def plan_update(self, old: RealtimeOptions, new: RealtimeOptions) -> UpdatePlan:
         """Compare two option sets; say what to send and whether to reconnect."""
-        changed = {
-            f.name for f in dataclasses.fields(old) if getattr(old, f.name) != getattr(new, f.name)
-        }
+        before, after = old.as_dict(), new.as_dict()
+        changed = {n for n in before.keys() | after.keys() if before.get(n) != after.get(n)}
         fixed = changed & _FIXED
         if fixed:
             raise InvalidInputError(
@@ -320,8 +192,8 @@ class V2Adapter(ProtocolAdapter):
 
     name: ProtocolName = "v2"
     path = "/v2/realtime/ws"
-    # "end_utterance_silence_threshold ... allowed at any time" (protocols.md 2.1).
-    live_updatable = frozenset({"end_utterance_silence_threshold"})
+    # Live: "end_utterance_silence_threshold ... allowed at any time" (protocols.md 2.1).
+    rows = V2_ROWS
 
     _TYPES: dict[str, type[V2Message]] = {
         "SessionBegins": V2SessionBegins,
@@ -330,20 +202,6 @@ class V2Adapter(ProtocolAdapter):
         "SessionInformation": V2SessionInformation,
         "SessionTerminated": V2SessionTerminated,
     }
-
-    def query_params(self, options: RealtimeOptions) -> list[tuple[str, str]]:
-        params: list[tuple[str, str]] = [
-            ("sample_rate", str(options.sample_rate)),
-            ("encoding", options.encoding),
-        ]
-        if options.word_boost:
-            params.append(("word_boost", _query_value(options.word_boost)))
-        if options.disable_partial_transcripts:
-            params.append(("disable_partial_transcripts", "true"))
-        if options.enable_extra_session_information:
-            params.append(("enable_extra_session_information", "true"))
-        params.extend((k, _query_value(v)) for k, v in options.extra_params.items())
-        return params
 
     def _parse_dict(self, data: dict[str, Any]) -> WireMessage | None:
         kind = data.get("message_type")
@@ -379,11 +237,9 @@ class V3Adapter(ProtocolAdapter):
 
     name: ProtocolName = "v3"
     path = "/v3/ws"
-    # UpdateConfiguration carries RealTimeSessionParameters (SDK 1.8.2): the protocol says
-    # what changes live, for every speech model.
-    live_updatable = V3_LIVE
-    # v3 has no server-side switch for partials; speechkit filters them.
-    local_options = _LOCAL | {"disable_partial_transcripts"}
+    # Live: what UpdateConfiguration carries (the SDK's StreamingSessionParameters), for every
+    # speech model. Local: v3 has no switch for partials; speechkit filters them.
+    rows = V3_ROWS
 
     _TYPES: dict[str, type[V3Message]] = {
         "Begin": V3Begin,
@@ -397,20 +253,6 @@ class V3Adapter(ProtocolAdapter):
         "LLMGatewayResponse": V3LLMGatewayResponse,
         "SpeakerRevision": V3SpeakerRevision,
     }
-
-    _QUERY_FIELDS = tuple(p.name for p in V3_PARAMS)
-
-    def query_params(self, options: RealtimeOptions) -> list[tuple[str, str]]:
-        params: list[tuple[str, str]] = [
-            ("sample_rate", str(options.sample_rate)),
-            ("encoding", options.encoding),
-        ]
-        for name in self._QUERY_FIELDS:
-            value = getattr(options, name)
-            if value is not None:
-                params.append((name, _query_value(value)))
-        params.extend((k, _query_value(v)) for k, v in options.extra_params.items())
-        return params
 
     def extra_headers(self) -> dict[str, str]:
         return {"AssemblyAI-Version": V3_API_VERSION}
@@ -479,7 +321,9 @@ def websocket_url(base_url: str, path: str, params: Sequence[tuple[str, str]] = 
     )
 
 
-_SECRET_PARAMS = frozenset({"token", "api_key", "key"}) | SECRET_PARAMS
+_SECRET_PARAMS = frozenset({"token", "api_key", "key"}) | {
+    r.name for r in (*V2_ROWS, *V3_ROWS) if r.secret
+}
 
 
 def redact_url(url: str) -> str:

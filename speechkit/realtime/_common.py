@@ -5,12 +5,14 @@ Every decision about the session itself lives in :mod:`speechkit._core.realtime`
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from importlib import metadata
 from typing import Any, Literal
 
+from typing_extensions import Unpack
 from websockets.exceptions import (
     ConnectionClosed,
     InvalidStatus,
@@ -19,6 +21,7 @@ from websockets.exceptions import (
     WebSocketException,
 )
 
+from speechkit._core.options import unknown_option_message
 from speechkit._core.realtime import (
     Connect,
     ConnectionInfo,
@@ -26,7 +29,12 @@ from speechkit._core.realtime import (
     RealtimeSession,
     redact_secrets,
 )
-from speechkit._core.realtime_protocol import RealtimeOptions, websocket_url
+from speechkit._core.realtime_options import OPTION_NAMES
+from speechkit._core.realtime_protocol import (
+    RealtimeOptionArgs,
+    RealtimeOptions,
+    websocket_url,
+)
 from speechkit._core.retry import RetryPolicy
 from speechkit._settings import (
     ASSEMBLYAI_BASE_URL,
@@ -243,44 +251,6 @@ class TranscriberBase:
         encoding: Literal["pcm_s16le", "pcm_mulaw"] = "pcm_s16le",
         protocol: Literal["v2", "v3"] = "v3",
         chunk_ms: int = 100,
-        disable_partial_transcripts: bool = False,
-        word_boost: Sequence[str] | None = None,
-        enable_extra_session_information: bool = False,
-        end_utterance_silence_threshold: int | None = None,
-        speech_model: str | None = None,
-        format_turns: bool | None = None,
-        end_of_turn_confidence_threshold: float | None = None,
-        min_turn_silence: int | None = None,
-        max_turn_silence: int | None = None,
-        vad_threshold: float | None = None,
-        inactivity_timeout: int | None = None,
-        keyterms_prompt: Sequence[str] | None = None,
-        language_detection: bool | None = None,
-        speaker_labels: bool | None = None,
-        max_speakers: int | None = None,
-        prompt: str | None = None,
-        language_codes: Sequence[str] | None = None,
-        language_code: str | None = None,
-        domain: str | None = None,
-        filter_profanity: bool | None = None,
-        agent_context: str | None = None,
-        interruption_delay: int | None = None,
-        turn_left_pad_ms: int | None = None,
-        session_heartbeat: bool | None = None,
-        acknowledge_silence: bool | None = None,
-        webhook_url: str | None = None,
-        webhook_auth_header_name: str | None = None,
-        webhook_auth_header_value: str | None = None,
-        speaker_labels_revision_interval_ms: int | None = None,
-        voice_focus: str | None = None,
-        voice_focus_threshold: float | None = None,
-        continuous_partials: bool | None = None,
-        include_partial_turns: bool | None = None,
-        redact_pii: bool | None = None,
-        redact_pii_policies: Sequence[str] | None = None,
-        redact_pii_sub: str | None = None,
-        mode: str | None = None,
-        llm_gateway: Mapping[str, Any] | None = None,
         extra_params: Mapping[str, Any] | None = None,
         api_key: str | None = None,
         token: TokenSource | None = None,
@@ -294,6 +264,7 @@ class TranscriberBase:
         keepalive_interval: float | None = 10.0,
         terminate_timeout: float = 5.0,
         replay_buffer_ms: int = 60_000,
+        **options: Unpack[RealtimeOptionArgs],
     ) -> None:
         self._callbacks: dict[str, Callback | None] = {
             "on_data": on_data,
@@ -311,52 +282,23 @@ class TranscriberBase:
         for name, callback in self._callbacks.items():
             if callback is not None and not callable(callback):
                 raise InvalidInputError(f"{name} must be callable, got {callback!r}.")
-        options = RealtimeOptions(
+        # Every other keyword is a table option (speechkit._core.options.realtime_v2/_v3):
+        # names, types and values are checked there; an unknown name gets "did you mean",
+        # among the options and this constructor's own arguments.
+        for name in options:
+            if name not in OPTION_NAMES:
+                known = OPTION_NAMES | set(inspect.signature(TranscriberBase).parameters)
+                message = unknown_option_message(
+                    name, known - {"options"}, where=type(self).__name__
+                )
+                raise InvalidInputError(message)
+        realtime_options = RealtimeOptions(
             protocol=protocol,
             sample_rate=sample_rate,
             encoding=encoding,
             chunk_ms=chunk_ms,
-            disable_partial_transcripts=disable_partial_transcripts,
-            word_boost=tuple(word_boost) if word_boost is not None else None,
-            enable_extra_session_information=enable_extra_session_information,
-            end_utterance_silence_threshold=end_utterance_silence_threshold,
-            speech_model=speech_model,
-            format_turns=format_turns,
-            end_of_turn_confidence_threshold=end_of_turn_confidence_threshold,
-            min_turn_silence=min_turn_silence,
-            max_turn_silence=max_turn_silence,
-            vad_threshold=vad_threshold,
-            inactivity_timeout=inactivity_timeout,
-            keyterms_prompt=tuple(keyterms_prompt) if keyterms_prompt is not None else None,
-            language_detection=language_detection,
-            speaker_labels=speaker_labels,
-            max_speakers=max_speakers,
-            prompt=prompt,
-            language_codes=tuple(language_codes) if language_codes is not None else None,
-            language_code=language_code,
-            domain=domain,
-            filter_profanity=filter_profanity,
-            agent_context=agent_context,
-            interruption_delay=interruption_delay,
-            turn_left_pad_ms=turn_left_pad_ms,
-            session_heartbeat=session_heartbeat,
-            acknowledge_silence=acknowledge_silence,
-            webhook_url=webhook_url,
-            webhook_auth_header_name=webhook_auth_header_name,
-            webhook_auth_header_value=webhook_auth_header_value,
-            speaker_labels_revision_interval_ms=speaker_labels_revision_interval_ms,
-            voice_focus=voice_focus,
-            voice_focus_threshold=voice_focus_threshold,
-            continuous_partials=continuous_partials,
-            include_partial_turns=include_partial_turns,
-            redact_pii=redact_pii,
-            redact_pii_policies=tuple(redact_pii_policies)
-            if redact_pii_policies is not None
-            else None,
-            redact_pii_sub=redact_pii_sub,
-            mode=mode,
-            llm_gateway=dict(llm_gateway) if llm_gateway is not None else None,
-            extra_params=dict(extra_params or {}),
+            extra_params=extra_params,
+            **options,
         )
         for name, value in (
             ("connect_timeout", connect_timeout),
@@ -388,7 +330,7 @@ class TranscriberBase:
             None if token is None or isinstance(token, str) else token
         )
         self._session = RealtimeSession(
-            options,
+            realtime_options,
             ConnectionSettings(
                 endpoints=tuple(urls),
                 api_key=key,

@@ -79,17 +79,15 @@ class RealtimeTranscriber(TranscriberBase):
       ``Silence``, ``LLMGatewayResponse``, ``SpeakerRevision``, ``Warning``) and any message type
       speechkit does not know yet, typed where known, never dropped silently.
 
-    **More v3 options.** The connection parameters of the ``assemblyai`` 1.8.2 SDK are keyword
-    arguments under the same names: ``language_codes`` (``language_code`` is deprecated),
-    ``domain``, ``filter_profanity``, ``redact_pii``, ``redact_pii_policies``,
-    ``redact_pii_sub``, ``webhook_url``, ``webhook_auth_header_name``,
-    ``webhook_auth_header_value`` (kept out of logs), ``continuous_partials``,
-    ``include_partial_turns``, ``session_heartbeat``, ``acknowledge_silence``,
-    ``speaker_labels_revision_interval_ms``, ``voice_focus``, ``voice_focus_threshold``,
-    ``mode``, ``agent_context``, ``interruption_delay``, ``turn_left_pad_ms`` and
-    ``llm_gateway`` (a dict). They are checked against one table (types, ranges, allowed
-    values); the ones ``UpdateConfiguration`` carries change live with :meth:`update_options`,
-    the rest reconnect.
+    **Options.** Every connection parameter of the protocol is a keyword under its wire name:
+    v3 ``speech_model``, ``format_turns``, ``min_turn_silence``, ``max_turn_silence``,
+    ``keyterms_prompt``, ``language_codes``, ``speaker_labels``, ``prompt``, ``domain``,
+    ``redact_pii``, ``webhook_url``, ... (those of the ``assemblyai`` 1.8.2 SDK); v2
+    ``word_boost``, ``end_utterance_silence_threshold``, ``enable_extra_session_information``;
+    both ``disable_partial_transcripts``. Each is one row of the protocol's option table (see
+    the tables in the realtime guide), which checks its type, range and values before anything
+    is sent; ``None`` (the default) leaves it to the server. The rows marked live change on an
+    open stream with :meth:`update_options`; the rest reconnect.
 
     **Times.** All transcript times are milliseconds on the session timeline: from the first audio
     byte streamed, continuous across reconnects (they never go backwards). Options ending in ``_ms``
@@ -101,25 +99,6 @@ class RealtimeTranscriber(TranscriberBase):
         encoding: ``"pcm_s16le"`` (16-bit little-endian) or ``"pcm_mulaw"``.
         protocol: ``"v3"`` (Universal Streaming, ``/v3/ws``) or ``"v2"`` (``/v2/realtime/ws``).
         chunk_ms: Audio is sent in chunks of this many milliseconds (v3: 50-1000, v2: 100-2000).
-        disable_partial_transcripts: No partials (v2: the server sends none; v3: not delivered).
-        word_boost: v2: words to favour.
-        enable_extra_session_information: v2: send ``SessionInformation`` before the session
-            ends (``on_extra_session_information``).
-        end_utterance_silence_threshold: v2: milliseconds of silence (0-20000) that end an
-            utterance.
-        speech_model: v3: the streaming model (``None``: the server's default, as for every v3
-            option below).
-        format_turns: v3: also deliver each finished turn punctuated and cased.
-        end_of_turn_confidence_threshold: v3: confidence (0-1) needed to end a turn.
-        min_turn_silence: v3: milliseconds of silence before a confident turn may end.
-        max_turn_silence: v3: milliseconds of silence that end a turn regardless.
-        vad_threshold: v3: voice activity threshold (0-1).
-        inactivity_timeout: v3: seconds without audio before the server ends the session.
-        keyterms_prompt: v3: words or phrases to favour.
-        language_detection: v3: detect the language (multilingual models).
-        speaker_labels: v3: label speakers.
-        max_speakers: v3: the most speakers to label.
-        prompt: v3: a prompt for Universal-3 Pro.
         extra_params: More query parameters, passed through as is.
         api_key: Sent in the ``Authorization`` header, never in the URL or a log line. Defaults to
             ``ASSEMBLYAI_API_KEY`` or ``speechkit.settings.api_key``.
@@ -145,6 +124,8 @@ class RealtimeTranscriber(TranscriberBase):
             giving up on the last transcripts (its total wait is bounded separately, see
             :meth:`close`).
         replay_buffer_ms: Milliseconds of unconfirmed audio kept for replay after a disconnect.
+        **options: The realtime options above, by wire name (an unknown name raises
+            ``InvalidInputError`` with "did you mean").
 
     Raises:
         InvalidInputError: An option is invalid (the message names it).

@@ -18,7 +18,8 @@ Implements (spec: ``asyncapi.json``, ``openapi-2025-06-01_with-realtime-token.js
   ``enable_extra_session_information``), ``SessionTerminated``, then close 1000.
 * Close codes: 4000 bad sample rate, 4001 not authorized (bad key, unknown token), 4008 session
   expired (an expired token or the session cap), 4031 no audio for ``realtime_idle_timeout``
-  seconds, 4100 invalid JSON, 4101 invalid message or query value, 4104 bad ``word_boost``.
+  seconds, 4100 invalid JSON, 4101 invalid message or query value (checked by the v2 option
+  table, ``speechkit._core.options.realtime_v2``), 4104 bad ``word_boost``.
   Errors after ``SessionBegins`` first send the spec's ``RealtimeError`` message
   ``{"error": "<reason>"}``; errors before it (auth, query) only close. No free engine stream
   (the engine's limit) closes with 4102; an engine failure mid-session with 1011.
@@ -44,6 +45,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from speechkit._core.options.realtime import check_query
+from speechkit._core.options.realtime_v2 import V2_OPTIONS
 from speechkit.engines.base import EngineError, StreamEvent
 from speechkit.server._streaming import (
     ENCODINGS,
@@ -57,6 +60,10 @@ from speechkit.server._streaming import (
 from speechkit.server.assemblyai_rest import error
 from speechkit.server.auth import TokenCheck, raw_key_ok
 from speechkit.server.state import ServerState, get_state
+
+#: The query parameters checked by the v2 option table (the audio format and the token are
+#: checked with their own close codes and messages).
+_QUERY_ROWS = {name: row for name, row in V2_OPTIONS.items() if not row.core}
 
 __all__ = ["routes"]
 
@@ -115,6 +122,9 @@ class _Session:
                 boost = None
             if not isinstance(boost, list) or not all(isinstance(w, str) for w in boost):
                 raise _Close(4104, "Could not parse word boost parameter")
+        _, problems = check_query(_QUERY_ROWS, q)
+        if problems:
+            raise _Close(4101, problems[0])
         try:
             self.partials = not parse_bool(
                 q.get("disable_partial_transcripts"), "disable_partial_transcripts"

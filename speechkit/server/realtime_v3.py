@@ -27,7 +27,9 @@ Implements (spec: ``usm-streaming.yml``, ``streaming-token.yml``; ``protocols.md
   with one formatted ``Turn`` (``turn_is_formatted`` equals ``end_of_turn``, confidence 1);
   ``min_turn_silence``/``max_turn_silence`` default to 100/1000 ms.
 * Close codes: 1008 unauthorized, 3005 server error (the engine failed), 3006 invalid message /
-  JSON / query value, 3007 chunk outside 50-1000 ms, 3008 session expired, 3009 no free engine
+  JSON / query value (query values are checked by the client's v3 option table,
+  ``speechkit._core.options.realtime_v3``; model and domain names stay open), 3007 chunk
+  outside 50-1000 ms, 3008 session expired, 3009 no free engine
   stream (too many concurrent sessions).
 
 Departures: a chunk shorter than 50 ms is forgiven when it is the last audio before ``Terminate``
@@ -57,6 +59,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from speechkit._core.options.realtime import check_query, problems
+from speechkit._core.options.realtime_v3 import V3_OPTIONS
 from speechkit.engines.base import EngineError, RecognizedWord, StreamEvent
 from speechkit.server._streaming import (
     ENCODINGS,
@@ -74,6 +78,12 @@ from speechkit.server.state import ServerState, get_state
 __all__ = ["routes"]
 
 logger = logging.getLogger("speechkit.server")
+
+#: The query parameters checked by the v3 option table (the audio format and the token are
+#: checked below, with their own messages).
+_QUERY_ROWS = {name: row for name, row in V3_OPTIONS.items() if not row.core}
+#: Values the service keeps adding: an unknown model or domain is passed on, not refused.
+_OPEN_VALUES = frozenset({"speech_model", "domain"})
 
 MIN_CHUNK_MS = 50.0
 MAX_CHUNK_MS = 1000.0
@@ -129,6 +139,9 @@ class _Session:
     def __init__(self, channel: WsChannel, state: ServerState, ws: WebSocket) -> None:
         q = ws.query_params
         try:
+            _, problems = check_query(_QUERY_ROWS, q, open_values=_OPEN_VALUES)
+            if problems:
+                raise ParamProblem(problems[0])
             rate = _number(q.get("sample_rate", "16000"), "sample_rate", low=1, high=192_000)
             encoding = q.get("encoding") or "pcm_s16le"
             if encoding not in ENCODINGS:
@@ -333,6 +346,11 @@ class _Session:
             await self.send_events(await self.stream.force_endpoint())
         elif kind == "UpdateConfiguration":
             try:
+                for name, value in data.items():
+                    row = V3_OPTIONS.get(name)
+                    found = problems(row, value) if row is not None and row.live else []
+                    if found:
+                        raise ParamProblem(found[0])
                 self.update_config(data)
             except ParamProblem as exc:
                 raise _Close(3006, f"Invalid Message: {exc}") from None

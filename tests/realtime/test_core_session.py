@@ -608,7 +608,7 @@ def test_update_options_sends_what_can_change_and_reconnects_for_the_rest() -> N
         sim.session.update_options(sim.now, sample_rate=8000)
     with pytest.raises(InvalidInputError, match="v2 option"):
         sim.session.update_options(sim.now, word_boost=["x"])
-    with pytest.raises(InvalidInputError, match="Unknown"):
+    with pytest.raises(InvalidInputError, match="unknown option 'colour'"):
         sim.session.update_options(sim.now, colour="blue")
 
 

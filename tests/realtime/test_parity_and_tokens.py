@@ -46,7 +46,12 @@ def test_same_methods_same_signatures_async_where_it_waits() -> None:
 
 
 def test_the_familiar_constructor_options_exist() -> None:
-    names = set(inspect.signature(RealtimeTranscriber.__init__).parameters)
+    # Table options are typed keywords through **options: Unpack[RealtimeOptionArgs].
+    from speechkit._core.realtime_options import RealtimeOptionArgs
+
+    parameters = inspect.signature(RealtimeTranscriber.__init__).parameters
+    names = {n for n, p in parameters.items() if p.kind is not p.VAR_KEYWORD}
+    names |= set(RealtimeOptionArgs.__annotations__)
     assert {
         "on_data",
         "on_error",
@@ -60,6 +65,15 @@ def test_the_familiar_constructor_options_exist() -> None:
         "end_utterance_silence_threshold",
         "token",
     } <= names
+    v2 = RealtimeTranscriber(
+        api_key="k",
+        protocol="v2",
+        word_boost=["x"],
+        disable_partial_transcripts=True,
+        end_utterance_silence_threshold=300,
+    )
+    assert v2.options.word_boost == ("x",)
+    assert v2.options.end_utterance_silence_threshold == 300
 
 
 def handler(

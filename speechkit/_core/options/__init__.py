@@ -27,6 +27,8 @@ from typing import Any, Literal
 __all__ = [
     "Kind",
     "Option",
+    "Protocol",
+    "Wire",
     "deprecations",
     "did_you_mean",
     "type_problem",
@@ -39,7 +41,16 @@ Kind = Literal["bool", "int", "number", "string", "strings", "enum", "enums", "o
 
 #: Where a row comes from: the HEAD spec's ``TranscriptOptionalParams``, an older spec that older
 #: servers still follow, or only the official ``assemblyai`` package (newer than the spec).
-Source = Literal["spec", "legacy", "sdk"]
+Source = Literal["spec", "legacy", "sdk", "local"]
+
+#: Which request an option belongs to: the batch transcript body, or a realtime connection.
+Protocol = Literal["batch", "v2", "v3"]
+
+#: How an option travels: ``body`` a JSON body field (batch), ``query`` a plain query value
+#: (booleans as ``true``/``false``), ``json`` a query value holding JSON (lists and objects, as
+#: the official SDK sends them), ``message`` only in a control message (v2's silence
+#: threshold), ``local`` applied by speechkit itself and never sent.
+Wire = Literal["body", "query", "json", "message", "local"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +76,13 @@ class Option:
             switch that can be turned off when it is ``True``).
         cli: The CLI flag that sets it (``""``: only ``--config KEY=VALUE``).
         metavar: The flag's value placeholder.
+        protocol: See :data:`Protocol`.
+        wire: See :data:`Wire`.
+        live: Whether it can change on an open realtime stream (the protocol's
+            ``UpdateConfiguration`` carries it, or v2's configure message); otherwise a change
+            reconnects.
+        core: Set by a transcriber argument of its own (``sample_rate``, ``encoding``,
+            ``token``), not a plain option.
     """
 
     name: str
@@ -83,6 +101,10 @@ class Option:
     server_default: Any = None
     cli: str = ""
     metavar: str = ""
+    protocol: Protocol = "batch"
+    wire: Wire = "body"
+    live: bool = False
+    core: bool = False
 
     @property
     def allowed(self) -> tuple[str, ...]:
