@@ -30,6 +30,7 @@ from speechkit.models.realtime import RealtimeEvent
 from ._common import (
     CLOSE_TIMEOUT,
     CONNECT_ERRORS,
+    CloseHandshakeWatch,
     TranscriberBase,
     connect_arguments,
     report_close,
@@ -90,6 +91,7 @@ class AsyncRealtimeTranscriber(TranscriberBase):
         self._iterating = False
         self._ended = False
         self._loss_raised = False
+        self._close_watch = CloseHandshakeWatch()
 
     # ---- public API ------------------------------------------------------------------------------
 
@@ -292,8 +294,11 @@ class AsyncRealtimeTranscriber(TranscriberBase):
             assert ws is not None
             try:
                 message = await asyncio.wait_for(ws.recv(), step.timeout)
-            except TimeoutError:
-                return  # recv() is cancellation-safe: nothing is lost
+            except TimeoutError:  # recv() is cancellation-safe: nothing is lost
+                if self._close_watch.stalled(ws, ws.state, time.monotonic()):
+                    logger.debug("The server did not end its closing handshake; dropping it.")
+                    ws.transport.abort()
+                return
             except ConnectionClosed as closed:
                 self._ws = None
                 report_close(session, closed, time.monotonic())
