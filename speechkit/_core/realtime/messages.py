@@ -24,6 +24,9 @@ from speechkit.models.realtime import (
     V2SessionTerminated,
     V3Begin,
     V3Error,
+    V3LLMGatewayResponse,
+    V3Silence,
+    V3SpeakerRevision,
     V3SpeechStarted,
     V3Termination,
     V3Turn,
@@ -108,7 +111,15 @@ def _route(session: RealtimeSession, parsed: WireMessage, now: float) -> None:
     elif isinstance(parsed, V3Warning):
         logger.warning("Realtime server warning %s: %s", parsed.warning_code, parsed.warning)
         session.emit(_server_message(session, parsed, parsed.raw))
-    else:  # Heartbeat, Silence, LLMGatewayResponse, SpeakerRevision
+    elif isinstance(parsed, V3Silence):
+        silence = mapper.silence(parsed)
+        if silence is not None:
+            session.emit(_server_message(session, silence, parsed.raw))
+    elif isinstance(parsed, V3SpeakerRevision):
+        session.emit(_server_message(session, mapper.speaker_revision(parsed), parsed.raw))
+    elif isinstance(parsed, V3LLMGatewayResponse):
+        session.emit(_server_message(session, mapper.llm_response(parsed), parsed.raw))
+    else:  # Heartbeat: amounts of the connection, not positions
         session.emit(_server_message(session, parsed, parsed.raw))
 
 
