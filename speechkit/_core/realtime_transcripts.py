@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from speechkit.models.realtime import (
     FinalTranscript,
     PartialTranscript,
@@ -50,6 +52,8 @@ from .realtime_protocol import RealtimeOptions
 __all__ = ["Delivery", "TranscriptMapper"]
 
 logger = logging.getLogger("speechkit.realtime")
+
+_WORD_LIST: TypeAdapter[list[Word]] = TypeAdapter(list[Word])
 
 
 @dataclass(slots=True)
@@ -241,18 +245,21 @@ class TranscriptMapper:
         return Delivery([final], covered_ms=held.covered_ms)
 
     def _words(self, words: Sequence[Any]) -> list[Word]:
+        # One validation call for the whole list: cheaper than a model __init__ per word.
         off = self.offset_ms
-        return [
-            Word(
-                text=w.text,
-                start=w.start + off,
-                end=w.end + off,
-                confidence=w.confidence,
-                word_is_final=getattr(w, "word_is_final", True),
-                speaker=getattr(w, "speaker", None),
-            )
-            for w in words
-        ]
+        return _WORD_LIST.validate_python(
+            [
+                {
+                    "text": w.text,
+                    "start": w.start + off,
+                    "end": w.end + off,
+                    "confidence": w.confidence,
+                    "word_is_final": getattr(w, "word_is_final", True),
+                    "speaker": getattr(w, "speaker", None),
+                }
+                for w in words
+            ]
+        )
 
     def _shifted(self, words: Sequence[V3Word]) -> list[V3Word]:
         off = self.offset_ms
