@@ -28,8 +28,11 @@ queue: a thread switch per message), (2) validating the wire message (pydantic-c
 building the event models. Building the words was the largest part of (3): pydantic sets up the
 per-instance raw-JSON slot of every model, about 45 % of the core's CPU per message; words are now
 lean models, which cut the core's cost per ``Turn`` from ~160 to ~95 us (``receive`` through
-``events_received``, min of 7 runs, 8-word turns). What is left is (1) and (2): a p99 of 5 ms
-under an unpaced burst would need an asyncio or threadless reader, not a cheaper core.
+``events_received``, min of 7 runs, 8-word turns). Validating ``Turn`` messages straight from
+the JSON text and a turn's words in one list validation then cut it to ~69 us; about a quarter of
+that is pydantic setting up the private raw-JSON slots of the event models. What is left is (1)
+and the GIL shared with the thread sending audio: a p99 of 5 ms under an unpaced burst would need
+a threadless reader, not a cheaper core (figures in RESULTS.md, "Where the unpaced latency goes").
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ Exactly once:
   the mark, too).
 - v3 turns are numbered across reconnects (the new connection's turn 0 continues after the last
   final turn), and a turn number already delivered as final is not delivered again.
+- The other v3 messages that carry audio times or turn numbers (``Silence``,
+  ``SpeakerRevision``, ``LLMGatewayResponse``) are moved the same way, and a ``Silence`` range
+  is trimmed to what no earlier one covered (a replay sends the same silence again).
 - With ``format_turns`` a v3 server may send an unformatted end-of-turn and then a formatted copy
   with the same ``turn_order`` (2025-07 docs): the unformatted one is held until the formatted one
   replaces it, another turn starts, or the connection ends.
@@ -25,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from speechkit.models.realtime import (
     FinalTranscript,
     PartialTranscript,
@@ -33,8 +38,12 @@ from speechkit.models.realtime import (
     Turn,
     V2FinalTranscript,
     V2PartialTranscript,
+    V3LLMGatewayResponse,
+    V3Silence,
+    V3SpeakerRevision,
     V3SpeechStarted,
     V3Turn,
+    V3Word,
     Word,
 )
 
@@ -43,6 +52,8 @@ from .realtime_protocol import RealtimeOptions
 __all__ = ["Delivery", "TranscriptMapper"]
 
 logger = logging.getLogger("speechkit.realtime")
+
+_WORD_LIST: TypeAdapter[list[Word]] = TypeAdapter(list[Word])
 
 
 @dataclass(slots=True)
@@ -81,6 +92,7 @@ class TranscriptMapper:
         self._turn_base = 0
         self._last_final_turn = -1
         self._held: _HeldFinal | None = None
+        self._silence_until_ms = 0
 
     def new_connection(self, offset_ms: int, session_id: str, *, replay: bool) -> None:
         """A session began on a new connection whose audio starts at ``offset_ms``."""
@@ -104,6 +116,34 @@ class TranscriptMapper:
         return SpeechStarted(
             timestamp=message.timestamp + self.offset_ms, confidence=message.confidence
         )
+
+    def silence(self, message: V3Silence) -> V3Silence | None:
+        """``Silence`` on the session timeline, trimmed to what no earlier ``Silence`` covered;
+        ``None`` when a replay repeated a range already reported."""
+        start = max(message.start_ms + self.offset_ms, self._silence_until_ms)
+        end = message.end_ms + self.offset_ms
+        if end <= start:
+            logger.debug("Dropping a Silence range already reported before a reconnect.")
+            return None
+        self._silence_until_ms = end
+        return message.model_copy(update={"start_ms": start, "end_ms": end})
+
+    def speaker_revision(self, message: V3SpeakerRevision) -> V3SpeakerRevision:
+        """``SpeakerRevision`` with turn numbers and word times as the turns were delivered."""
+        revisions = [
+            item.model_copy(
+                update={
+                    "turn_order": item.turn_order + self._turn_base,
+                    "words": self._shifted(item.words),
+                }
+            )
+            for item in message.revisions
+        ]
+        return message.model_copy(update={"revisions": revisions})
+
+    def llm_response(self, message: V3LLMGatewayResponse) -> V3LLMGatewayResponse:
+        """``LLMGatewayResponse`` with the turn number as the turn was delivered."""
+        return message.model_copy(update={"turn_order": message.turn_order + self._turn_base})
 
     # ---- v2 ----------------------------------------------------------------------------------
 
@@ -205,18 +245,25 @@ class TranscriptMapper:
         return Delivery([final], covered_ms=held.covered_ms)
 
     def _words(self, words: Sequence[Any]) -> list[Word]:
+        # One validation call for the whole list: cheaper than a model __init__ per word.
         off = self.offset_ms
-        return [
-            Word(
-                text=w.text,
-                start=w.start + off,
-                end=w.end + off,
-                confidence=w.confidence,
-                word_is_final=getattr(w, "word_is_final", True),
-                speaker=getattr(w, "speaker", None),
-            )
-            for w in words
-        ]
+        return _WORD_LIST.validate_python(
+            [
+                {
+                    "text": w.text,
+                    "start": w.start + off,
+                    "end": w.end + off,
+                    "confidence": w.confidence,
+                    "word_is_final": getattr(w, "word_is_final", True),
+                    "speaker": getattr(w, "speaker", None),
+                }
+                for w in words
+            ]
+        )
+
+    def _shifted(self, words: Sequence[V3Word]) -> list[V3Word]:
+        off = self.offset_ms
+        return [w.model_copy(update={"start": w.start + off, "end": w.end + off}) for w in words]
 
     def _dedup(self, words: list[Word]) -> tuple[list[Word], bool]:
         """Drop words a final before the reconnect already covered (midpoint before the mark)."""

@@ -304,7 +304,8 @@ class V3Heartbeat(SpeechkitModel):
 
 class V3Silence(SpeechkitModel):
     """``Silence`` (with ``acknowledge_silence``, Universal-3 Pro; SDK 1.8.2): no speech from
-    ``start_ms`` to ``end_ms`` (milliseconds on the connection's audio, like word times)."""
+    ``start_ms`` to ``end_ms`` (milliseconds, like word times; in a :class:`ServerMessage` on the
+    session timeline)."""
 
     type: Literal["Silence"] = "Silence"
     start_ms: int = 0
@@ -625,11 +626,16 @@ class ServerMessage(SpeechkitModel):
     Attributes:
         type: The message's ``type`` (v3) or ``message_type`` (v2) as sent.
         message: The typed wire model (:class:`V3Heartbeat`, ...), or ``None`` for an unknown
-            type; ``data`` has the JSON either way.
-        data: The message as sent.
-        offset_ms: Where this connection's audio starts on the session timeline: add it to the
-            message's own times (``start_ms``, word ``start``...) to compare them with
-            transcripts, which are already on the session timeline.
+            type; ``data`` has the JSON as sent either way. Audio times and turn numbers in
+            ``message`` are on the session timeline, like transcripts, across reconnects:
+            :class:`V3Silence` ``start_ms``/``end_ms`` (a range a replay repeated is trimmed,
+            or the message skipped when nothing is left), :class:`V3SpeakerRevision` turn
+            numbers and word times (match ``turn_order`` with the turns you received), and
+            :class:`V3LLMGatewayResponse` ``turn_order``. :class:`V3Heartbeat` totals are
+            amounts of the current connection, left as sent.
+        data: The message as sent (times and turn numbers on the connection's clock).
+        offset_ms: Where this connection's audio starts on the session timeline (what was added
+            to the times in ``message``; add it yourself to times of an unknown type).
         session_id: The server session (connection) the message came from.
     """
 

@@ -31,6 +31,7 @@ from speechkit.models.realtime import RealtimeEvent
 from ._common import (
     CLOSE_TIMEOUT,
     CONNECT_ERRORS,
+    CloseHandshakeWatch,
     TranscriberBase,
     connect_arguments,
     report_close,
@@ -92,6 +93,7 @@ class AsyncRealtimeTranscriber(TranscriberBase):
         self._ended = False
         self._loss_raised = False
         self._loop: asyncio.AbstractEventLoop | None = None  # the one connect() ran on
+        self._close_watch = CloseHandshakeWatch()
 
     # ---- public API ------------------------------------------------------------------------------
 
@@ -310,8 +312,11 @@ class AsyncRealtimeTranscriber(TranscriberBase):
             assert ws is not None
             try:
                 message = await asyncio.wait_for(ws.recv(), step.timeout)
-            except TimeoutError:
-                return  # recv() is cancellation-safe: nothing is lost
+            except TimeoutError:  # recv() is cancellation-safe: nothing is lost
+                if self._close_watch.stalled(ws, ws.state, time.monotonic()):
+                    logger.debug("The server did not end its closing handshake; dropping it.")
+                    ws.transport.abort()
+                return
             except ConnectionClosed as closed:
                 self._ws = None
                 report_close(session, closed, time.monotonic())

@@ -20,6 +20,7 @@ from websockets.exceptions import (
     ProtocolError,
     WebSocketException,
 )
+from websockets.protocol import State
 
 from speechkit._core.options import unknown_option_message
 from speechkit._core.realtime import (
@@ -115,6 +116,33 @@ def websockets_logger(step: Connect) -> RedactingLogger:
 
 
 # ---- what both shells do around websockets, written once ---------------------------------------
+
+
+class CloseHandshakeWatch:
+    """Bounds a closing handshake the server started.
+
+    After the server's close frame, websockets answers it and then waits for the server to close
+    TCP, with no deadline on the reading side (its ``close_timeout`` only applies to a close or a
+    send of ours). A server whose reading is paused behind audio it never read (it closed with
+    frames still queued) never sees that answer, so it keeps the connection open until its own
+    close timeout, and the session would learn of the close only then. The reader asks
+    :meth:`stalled` after each receive that timed out and drops the socket once the handshake
+    has taken longer than :data:`CLOSE_TIMEOUT`; the close code the server sent is kept.
+    """
+
+    def __init__(self) -> None:
+        self._connection: object = None
+        self._since = 0.0
+
+    def stalled(self, connection: object, state: State, now: float) -> bool:
+        """Whether ``connection`` (in ``state``) has been closing for too long."""
+        if state is not State.CLOSING:
+            self._connection = None
+            return False
+        if connection is not self._connection:
+            self._connection, self._since = connection, now
+            return False
+        return now - self._since >= CLOSE_TIMEOUT
 
 
 def connect_arguments(step: Connect) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from speechkit.errors import (
 from ._common import (
     CLOSE_TIMEOUT,
     CONNECT_ERRORS,
+    CloseHandshakeWatch,
     TranscriberBase,
     connect_arguments,
     not_a_sync_token,
@@ -144,6 +145,7 @@ class RealtimeTranscriber(TranscriberBase):
         self._done = threading.Event()
         self._wake = threading.Event()
         self._loss_raised = False
+        self._close_watch = CloseHandshakeWatch()
 
     # ---- public API ------------------------------------------------------------------------------
 
@@ -336,6 +338,9 @@ class RealtimeTranscriber(TranscriberBase):
             try:
                 message = ws.recv(timeout=step.timeout)
             except TimeoutError:
+                if self._close_watch.stalled(ws, ws.state, time.monotonic()):
+                    logger.debug("The server did not end its closing handshake; dropping it.")
+                    self._drop_socket()
                 return
             except ConnectionClosed as closed:
                 with self._lock:

@@ -39,7 +39,9 @@ honoured by the engine's turn rules, see ``speechkit/engines/_turns.py``: a turn
 ``min_turn_silence`` (alias ``min_end_of_turn_silence_when_confident``) when the engine's
 end-of-turn confidence reaches ``end_of_turn_confidence_threshold``, else after
 ``max_turn_silence``);
-``speaker_labels`` labels every turn ``"A"``; ``inactivity_timeout`` ends the session with
+``speaker_labels`` labels every turn ``"A"`` (then revises odd turns to ``"B"`` with
+``SpeakerRevision``, and ``acknowledge_silence`` sends ``Silence``: see
+``speechkit/server/_realtime_v3_extras.py``); ``inactivity_timeout`` ends the session with
 ``Termination`` and close 1000. A partial's word becomes final once it is unchanged over two
 partials; final words are never changed afterwards in partials (the end-of-turn message carries
 the engine's final words).
@@ -62,12 +64,14 @@ from starlette.websockets import WebSocket
 from speechkit._core.options.realtime import check_query, problems
 from speechkit._core.options.realtime_v3 import V3_OPTIONS
 from speechkit.engines.base import EngineError, RecognizedWord, StreamEvent
+from speechkit.server._realtime_v3_extras import V3Acknowledgements
 from speechkit.server._streaming import (
     ENCODINGS,
     AudioInput,
     ParamProblem,
     WsChannel,
     format_words,
+    mulaw_to_pcm16,
     parse_bool,
     plain_words,
 )
@@ -164,6 +168,10 @@ class _Session:
                 if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
                     raise ParamProblem("keyterms_prompt must be a JSON array of strings")
         except ValueError as exc:  # ParamProblem and JSON errors
+            raise _Close(3006, f"Invalid query parameter: {exc}") from None
+        try:
+            self.extras = V3Acknowledgements(q, channel.send_json)
+        except ValueError as exc:
             raise _Close(3006, f"Invalid query parameter: {exc}") from None
         self.channel = channel
         self.audio = AudioInput(encoding, int(rate), state.engine.sample_rate)
@@ -289,10 +297,11 @@ class _Session:
         await self._speech_started(event)
         raw = plain_words(event.words)
         eot = event.end_of_turn_confidence
+        last = [self._word(w, True) for w in raw]
         if not self.u3_pro:
             await self.channel.send_json(
                 self._turn(
-                    [self._word(w, True) for w in raw],
+                    last,
                     transcript=" ".join(w.text for w in raw),
                     end=True,
                     formatted=False,
@@ -303,15 +312,17 @@ class _Session:
             # u3-rt-pro turns are always formatted: turn_is_formatted equals end_of_turn.
             pretty = format_words(event.words)
             eot = 1.0 if self.u3_pro else eot
+            last = [self._word(w, True) for w in pretty]
             await self.channel.send_json(
                 self._turn(
-                    [self._word(w, True) for w in pretty],
+                    last,
                     transcript=" ".join(w.text for w in pretty),
                     end=True,
                     formatted=True,
                     eot=eot,
                 )
             )
+        await self.extras.turn_ended(self.turn_order, last)
         self.turn_order += 1
         self.final_words = []
         self.previous_partial = []
@@ -330,7 +341,12 @@ class _Session:
             self.short_chunk_pending = True
             self.short_ms = duration
         self.last_audio = time.monotonic()
-        await self.send_events(await self.stream.feed(self.audio.convert(chunk)))
+        start_ms = self.audio.seconds_received * 1000
+        pcm = self.audio.convert(chunk)
+        if self.extras.silence:
+            received = mulaw_to_pcm16(chunk) if self.audio.encoding == "pcm_mulaw" else chunk
+            await self.extras.audio(received, start_ms, self.audio.seconds_received * 1000)
+        await self.send_events(await self.stream.feed(pcm))
 
     async def on_text(self, text: str) -> bool:
         """Handle a control message; True when the client asked to terminate."""
@@ -363,6 +379,7 @@ class _Session:
         if tail:
             await self.send_events(await self.stream.feed(tail))
         await self.send_events(await self.stream.finish())
+        await self.extras.flush(self.audio.seconds_received * 1000)
 
 
 U3_PRO = "u3-rt-pro"

@@ -252,11 +252,16 @@ class _Recognizer:
 
 class RawServer:
     """A TCP server that completes the websocket handshake by hand and sends ``first_message``
-    (when ``handshake`` is set), then reads and ignores everything: it never answers a close."""
+    (when ``handshake`` is set), then reads and ignores everything: it never answers a close.
+    With ``close_code`` it then sends a close frame of its own and still never closes TCP, like
+    a server whose reading is paused behind unread audio."""
 
-    def __init__(self, *, handshake: bool, first_message: str | None = None) -> None:
+    def __init__(
+        self, *, handshake: bool, first_message: str | None = None, close_code: int | None = None
+    ) -> None:
         self.handshake = handshake
         self.first_message = first_message
+        self.close_code = close_code
         self.accepted = 0
         self._writers: list[asyncio.StreamWriter] = []
         self._loop = LoopThread("raw-server")
@@ -292,6 +297,9 @@ class RawServer:
                     payload = self.first_message.encode()
                     assert len(payload) < 126
                     writer.write(bytes([0x81, len(payload)]) + payload)
+                if self.close_code is not None:
+                    payload = self.close_code.to_bytes(2, "big") + b"scripted"
+                    writer.write(bytes([0x88, len(payload)]) + payload)
                 await writer.drain()
             while await reader.read(65536):
                 pass

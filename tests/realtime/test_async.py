@@ -189,6 +189,26 @@ async def test_close_with_a_dead_peer_is_bounded_and_leaves_no_task() -> None:
     assert not await settle()
 
 
+async def test_a_server_close_whose_tcp_never_ends_still_ends_iteration() -> None:
+    with RawServer(handshake=True, first_message=v3_begin("half"), close_code=4002) as half:
+        session = make(half)
+        await session.connect()
+        events: list[Any] = []
+
+        async def collect() -> None:
+            async for event in session:
+                events.append(event)
+
+        with pytest.raises(RealtimeError) as caught:
+            await asyncio.wait_for(collect(), 10)  # without the bound: never
+        assert caught.value.code == 4002
+        assert isinstance(events[-1], SessionClosed)
+        assert events[-1].code == 4002
+        await session.close()
+        assert half.accepted == 1
+    assert not await settle()
+
+
 async def test_cancelling_connect_stops_the_reader() -> None:
     with RawServer(handshake=False) as silent:
         session = make(silent, connect_timeout=5.0)

@@ -792,16 +792,48 @@ def test_todays_v3_messages_and_unknown_types_reach_the_application() -> None:
     heartbeat, silence, llm, revision, _, unknown = got
     assert isinstance(heartbeat.message, V3Heartbeat)
     assert heartbeat.message.realtime_factor == 1.5
+    assert heartbeat.message.total_audio_received_ms == 200  # an amount: left as sent
     assert isinstance(silence.message, V3Silence)
-    assert silence.offset_ms == 200  # add to start_ms for the session timeline
+    assert silence.offset_ms == 200
+    # Times and turn numbers on the session timeline (the raw JSON stays as sent).
+    assert (silence.message.start_ms, silence.message.end_ms) == (210, 290)
+    assert silence.data["start_ms"] == 10
     assert silence.session_id == "s-2"
     assert isinstance(llm.message, V3LLMGatewayResponse)
     assert llm.message.data == {"a": 1}
+    assert llm.message.turn_order == 1  # the second connection's turn 0 follows turn 0
     assert isinstance(revision.message, V3SpeakerRevision)
-    assert revision.message.revisions[0].words[0].speaker == "B"
+    [item] = revision.message.revisions
+    assert item.turn_order == 1
+    assert (item.words[0].start, item.words[0].end, item.words[0].speaker) == (200, 400, "B")
     assert unknown.message is None
     assert unknown.data == {"type": "SomethingNew", "x": [1, 2]}
     assert not sim.of(ErrorEvent)
+
+
+def test_silence_repeated_by_a_replay_is_trimmed_to_what_is_new() -> None:
+    from speechkit.models.realtime import ServerMessage, V3Silence
+
+    sim = Sim("v3")
+    sim.open()
+    sim.audio(pcm(1000))
+    sim.receive(json.dumps({"type": "Silence", "start_ms": 0, "end_ms": 600}))
+    sim.receive(v3_turn(0, [("w", 600, 700)], end_of_turn=True))
+    sim.receive(json.dumps({"type": "Silence", "start_ms": 700, "end_ms": 900}))
+    sim.drop(1011)
+    sim.reconnect("s-2")  # replays from 700 ms: the server hears 700-1000 ms again
+    [reconnected] = sim.of(Reconnected)
+    assert reconnected.offset_ms == 700
+    sim.audio(pcm(1000))
+    for start, end in ((0, 150), (150, 300), (300, 900)):
+        sim.receive(json.dumps({"type": "Silence", "start_ms": start, "end_ms": end}))
+    ranges = [
+        (m.message.start_ms, m.message.end_ms)
+        for m in sim.of(ServerMessage)
+        if isinstance(m.message, V3Silence)
+    ]
+    # 700-850 ms was reported before the drop: skipped; 850-1000 ms is trimmed to 900-1000.
+    assert ranges == [(0, 600), (700, 900), (900, 1000), (1000, 1600)]
 
 
 def test_begin_configuration_is_typed() -> None:

@@ -11,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from speechkit.models.realtime import FinalTranscript, Reconnected
+from speechkit.models.realtime import (
+    FinalTranscript,
+    Reconnected,
+    ServerMessage,
+    V3Silence,
+    V3SpeakerRevision,
+    V3SpeakerRevisionItem,
+)
 from speechkit.realtime import AsyncRealtimeTranscriber, RealtimeTranscriber
 from speechkit.server.runner import LocalServer, local_server
 
@@ -124,3 +131,95 @@ async def test_async_five_drops_deliver_every_word_exactly_once(
 ) -> None:
     reference = await async_run(server, protocol, 0)
     check(reference, await async_run(server, protocol, DROPS))
+
+
+# ---- v3 messages with times and turn numbers: Silence and SpeakerRevision ------------------------
+
+TONE_MS, QUIET_MS = 1000, 2000
+SPOKEN = (b"\x00\x10" * 16 * TONE_MS + b"\x00\x00" * 16 * QUIET_MS) * 4  # 12 s
+QUIET = [(t + TONE_MS, t + TONE_MS + QUIET_MS) for t in range(0, 12_000, TONE_MS + QUIET_MS)]
+V3_EXTRAS: dict[str, Any] = {"acknowledge_silence": True, "speaker_labels": True}
+
+
+class ExtrasRun(Run):
+    def __init__(self, server: LocalServer, drops: int) -> None:
+        super().__init__(server, drops)
+        self.messages: list[ServerMessage] = []
+
+    def callbacks(self) -> dict[str, Any]:
+        return {**super().callbacks(), "on_message": self.messages.append}
+
+    def silences(self) -> list[tuple[int, int, str | None]]:
+        return [
+            (m.message.start_ms, m.message.end_ms, m.session_id)
+            for m in self.messages
+            if isinstance(m.message, V3Silence)
+        ]
+
+    def revisions(self) -> list[tuple[V3SpeakerRevisionItem, str | None]]:
+        return [
+            (item, m.session_id)
+            for m in self.messages
+            if isinstance(m.message, V3SpeakerRevision)
+            for item in m.message.revisions
+        ]
+
+
+def merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in ranges:
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def check_extras(reference: ExtrasRun, dropped: ExtrasRun) -> None:
+    check(reference, dropped)
+    first_session = dropped.finals[0].session_id
+    # Silence: on the session timeline, exactly the quiet stretches of the audio.
+    assert merged([(s, e) for s, e, _ in reference.silences()]) == QUIET
+    silences = dropped.silences()
+    assert any(session != first_session for *_, session in silences)  # after a reconnect too
+    for (_, end, _), (start, _, _) in itertools.pairwise(silences):
+        assert start >= end  # never reported twice, never backwards
+    for start, end, _ in silences:
+        assert any(q_start <= start < end <= q_end for q_start, q_end in QUIET), (start, end)
+    # SpeakerRevision: each names a turn as it was delivered (turn number and word times).
+    finals = {f.turn_order: f for f in dropped.finals}
+    revisions = dropped.revisions()
+    assert len(reference.revisions()) >= 10
+    assert any(session != first_session for _, session in revisions)
+    for item, _ in revisions:
+        final = finals[item.turn_order]
+        assert [(w.start, w.end) for w in item.words] == [(w.start, w.end) for w in final.words]
+        assert item.speaker_label == "B"
+
+
+def test_sync_silence_and_speaker_revisions_stay_on_the_timeline_across_drops(
+    server: LocalServer,
+) -> None:
+    def run(drops: int) -> ExtrasRun:
+        recorded = ExtrasRun(server, drops)
+        with RealtimeTranscriber(
+            base_url=server.base_url, **V3_EXTRAS, **recorded.callbacks(), **OPTIONS
+        ) as transcriber:
+            transcriber.stream(SPOKEN)
+        return recorded
+
+    check_extras(run(0), run(DROPS))
+
+
+async def test_async_silence_and_speaker_revisions_stay_on_the_timeline_across_drops(
+    server: LocalServer,
+) -> None:
+    async def run(drops: int) -> ExtrasRun:
+        recorded = ExtrasRun(server, drops)
+        async with AsyncRealtimeTranscriber(
+            base_url=server.base_url, **V3_EXTRAS, **recorded.callbacks(), **OPTIONS
+        ) as session:
+            await session.stream(SPOKEN)
+        return recorded
+
+    check_extras(await run(0), await run(DROPS))

@@ -55,3 +55,20 @@ async def test_async_stream_file_of_ogg(server: LocalServer) -> None:
     ) as session:
         await session.stream_file(EXAMPLES / "sample.ogg")
     check(finals, closed, session.usage.audio_seconds_sent)
+
+
+def test_sync_stream_file_of_ogg_opus(server: LocalServer, tmp_path: Path) -> None:
+    # The v3 "opus"/"ogg_opus" encodings are refused (the session replays PCM); an Opus file
+    # still streams, decoded to PCM.
+    import soundfile
+
+    data, rate = soundfile.read(EXAMPLES / "sample.wav", dtype="int16")
+    path = tmp_path / "sample.opus"
+    soundfile.write(path, data, rate, format="OGG", subtype="OPUS")
+    finals: list[FinalTranscript] = []
+    closed: list[SessionClosed] = []
+    with RealtimeTranscriber(
+        base_url=server.base_url, on_final=finals.append, on_close=closed.append, **OPTIONS
+    ) as rt:
+        rt.stream_file(path)
+    check(finals, closed, rt.usage.audio_seconds_sent)

@@ -288,6 +288,23 @@ def test_close_with_a_dead_peer_returns_within_its_bound(recorder: Recorder) -> 
     assert raised.value is lost  # the caller sees the same error on_error got
 
 
+def test_a_server_close_whose_tcp_never_ends_still_reaches_on_close(recorder: Recorder) -> None:
+    # The server sends 4002 and then neither reads our answer nor closes TCP (its reading is
+    # paused behind unread audio): the session must not wait for it.
+    with RawServer(handshake=True, first_message=v3_begin("half"), close_code=4002) as half:
+        transcriber = make(half, recorder)
+        transcriber.connect()
+        assert recorder.closed.wait(10)  # without the bound: never, while the server lives
+        transcriber.close()
+        assert half.accepted == 1
+    [closed] = recorder.of("on_close")
+    assert closed.code == 4002
+    assert closed.error is not None
+    assert closed.error.code == 4002
+    assert not closed.error.retryable
+    assert recorder.of("on_reconnect") == []
+
+
 def test_no_thread_outlives_the_session(server: FakeRealtimeServer, recorder: Recorder) -> None:
     baseline = set(threading.enumerate())
     transcriber = make(server, recorder)
