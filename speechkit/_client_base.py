@@ -342,9 +342,6 @@ class TranscriberBase:
     def _redacted_audio_flow(self, transcript: Transcript | str) -> Flow[str]:
         return ops.redacted_audio_url(self._ctx, self._provider, transcript_id_of(transcript))
 
-    def _lemur_flow(self, method: str, path: str, body: Any = None) -> Flow[Any]:
-        return ops.lemur(self._ctx, self._provider, method, path, body)
-
     def _group_flow(
         self,
         audios: Sequence[Any],

@@ -490,11 +490,3 @@ def redacted_audio_url(ctx: FlowContext, provider: Provider, transcript_id: str)
             transcript_id=transcript_id,
         )
     return parsed.redacted_audio_url
-
-
-def lemur(
-    ctx: FlowContext, provider: Provider, method: str, path: str, body: Any = None
-) -> Flow[Any]:
-    """Send one LeMUR request and return its decoded JSON (parsed by the caller's model)."""
-    response = yield from send(ctx, provider.build_lemur(method, path, body))
-    return response.json()
