@@ -17,6 +17,7 @@ from speechkit._core.flow import Flow, FlowContext
 from speechkit._core.group import GroupFlow, GroupHooks, Resume
 from speechkit._core.limiter import DEFAULT_BUDGET, RateLimiter, TokenBucket
 from speechkit._core.operations import PollSchedule
+from speechkit._core.paging import Pages, list_page
 from speechkit._core.progress import ProgressArg, ProgressReporter
 from speechkit._core.retry import RetryPolicy
 from speechkit._settings import check_count, check_positive, check_string, settings
@@ -24,7 +25,7 @@ from speechkit.errors import InvalidInputError, TranscriptionError
 from speechkit.providers import resolve_provider
 
 if TYPE_CHECKING:
-    from speechkit._ledger_run import LedgerRun
+    from speechkit._ledger_run import GroupRun
     from speechkit.config import TranscriptionConfig
     from speechkit.models import (
         ParagraphsResponse,
@@ -312,21 +313,20 @@ class TranscriberBase:
     def _delete_flow(self, transcript: Transcript | str) -> Flow[Transcript]:
         return ops.delete(self._ctx, self._provider, transcript_id_of(transcript))
 
-    def _list_flow(
-        self,
-        *,
+    @staticmethod
+    def _list_params(
         limit: int | None,
         status: str | None,
         created_on: _dt.date | str | None,
         before_id: str | None,
         after_id: str | None,
         throttled_only: bool | None,
-    ) -> Flow[TranscriptList]:
+    ) -> Mapping[str, Any]:
         if limit is not None and not 1 <= limit <= 200:
             raise InvalidInputError(f"limit must be between 1 and 200, got {limit}.")
         if isinstance(created_on, _dt.date):
             created_on = created_on.isoformat()
-        params: Mapping[str, Any] = {
+        return {
             "limit": limit,
             "status": None if status is None else str(getattr(status, "value", status)),
             "created_on": created_on,
@@ -334,12 +334,19 @@ class TranscriberBase:
             "after_id": after_id,
             "throttled_only": throttled_only,
         }
-        return ops.list_page(self._ctx, self._provider, params, None)
+
+    def _list_flow(self, *query: Any) -> Flow[TranscriptList]:
+        """The first page for ``list_transcripts``' arguments, in its order."""
+        return list_page(self._ctx, self._provider, self._list_params(*query), None)
+
+    def _pages(self, *query: Any) -> Pages:
+        """A walk from that first page to older ones (``iter_transcripts``)."""
+        return Pages(self._ctx, self._provider, self._list_params(*query))
 
     def _list_page_flow(self, url: str) -> Flow[TranscriptList]:
         if not isinstance(url, str) or not url:
             raise InvalidInputError("page url must be a non-empty string from page_details.")
-        return ops.list_page(self._ctx, self._provider, None, url)
+        return list_page(self._ctx, self._provider, None, url)
 
     def _subtitles_flow(
         self, transcript: Transcript | str, fmt: Literal["srt", "vtt"], chars: int | None
@@ -360,9 +367,6 @@ class TranscriberBase:
 
     def _redacted_audio_flow(self, transcript: Transcript | str) -> Flow[str]:
         return ops.redacted_audio_url(self._ctx, self._provider, transcript_id_of(transcript))
-
-    def _lemur_flow(self, method: str, path: str, body: Any = None) -> Flow[Any]:
-        return ops.lemur(self._ctx, self._provider, method, path, body)
 
     def _group_flow(
         self,
@@ -404,47 +408,46 @@ class TranscriberBase:
         )
         return items, group
 
-    def _ledger_run(
+    def _group_run(
         self,
         audios: Sequence[Any],
         config: TranscriptionConfig | None,
         poll_timeout: float | None,
         max_concurrency: int | None,
         completion: str,
-        ledger: Any,
+        ledger: Any = None,
         webhook: WebhookReceiver | None = None,
-    ) -> LedgerRun:
-        """Validate a ledger group's arguments (before any request) and open the ledger."""
-        from speechkit._ledger_run import LedgerRun, open_ledger
+    ) -> GroupRun:
+        """A group call, with or without a ledger; every argument is checked (by building the
+        group) before any request and before the ledger is opened."""
+        from speechkit._core.rounds import Rounds
+        from speechkit._ledger_run import RESUME_HINT, GroupRun, LedgerRun, open_ledger
 
-        items, _ = self._group_inputs(audios, max_concurrency)
-        check_poll_timeout(poll_timeout)
-        if completion not in COMPLETIONS:
-            raise InvalidInputError(
-                f"completion must be one of {', '.join(COMPLETIONS)}, got {completion!r}."
-            )
-        return LedgerRun(
-            self,
-            items,
+        items, group = self._group_flow(
+            audios,
             config,
-            open_ledger(ledger),
-            poll_timeout,
-            max_concurrency,
-            completion,
+            poll_timeout=poll_timeout,
+            max_concurrency=max_concurrency,
+            completion=completion,
             webhook=webhook,
         )
+        if ledger is None:
+            return GroupRun(items, Rounds.single(group), RESUME_HINT, lambda: group.outcomes)
+        limits = (poll_timeout, max_concurrency, completion)
+        run = LedgerRun(self, items, config, open_ledger(ledger), *limits, webhook=webhook)
+        return run.group_run()
 
     @staticmethod
-    def _interrupted(group: GroupFlow, resume_hint: str) -> str:
+    def _interrupted(run: GroupRun) -> str:
         """What to tell a user who stopped a group: what keeps running and how to resume."""
-        counts = group.counts()
-        running = group.running()
+        counts = run.rounds.counts()
+        running = run.rounds.running()
         in_flight = counts.get("creating", 0)
         message = (
             f"speechkit: group interrupted; no more jobs are created. {len(running)} job(s) "
             f"keep running on the server"
             + (f" (and {in_flight} being created may be made)" if in_flight else "")
-            + f"; {counts.get('new', 0)} input(s) were not started. {resume_hint}"
+            + f"; {counts.get('new', 0)} input(s) were not started. {run.resume_hint}"
         )
         logger.warning(message)
         return message

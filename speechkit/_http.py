@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from speechkit._core.flow import Flow, Sleep, status_error
-from speechkit._core.group import GroupFlow, Task
+from speechkit._core.group import Task
 from speechkit._core.http import (
     ACCEPT_ENCODING,
     MAX_RESPONSE_BYTES,
@@ -43,6 +43,7 @@ from speechkit._core.http import (
     UnreadableBody,
 )
 from speechkit._core.redact import Redactor
+from speechkit._core.rounds import Driven
 from speechkit._http_limits import (
     DEFAULT_MAX_IN_FLIGHT,
     Deadline,
@@ -454,7 +455,7 @@ class SyncShell(_ShellBase):
         finally:
             flow.close()
 
-    def run_group(self, group: GroupFlow, *, max_workers: int, thread_name_prefix: str) -> None:
+    def run_group(self, group: Driven, *, max_workers: int, thread_name_prefix: str) -> None:
         """Drive a core group to its end from the calling thread.
 
         Sleeping tasks cost nothing: one loop keeps their wake-up times, and requests go to a
@@ -543,7 +544,7 @@ class SyncShell(_ShellBase):
                 task.flow.close()
 
     @staticmethod
-    def _settle(group: GroupFlow, task: Task, response: Response) -> None:
+    def _settle(group: Driven, task: Task, response: Response) -> None:
         """After an interrupt: give ``task`` the answer it was waiting for; if that ends it,
         tell the group (so its hooks record a job just made). Nothing more is sent."""
         try:
@@ -696,7 +697,7 @@ class AsyncShell(_ShellBase):
         finally:
             flow.close()
 
-    async def run_group(self, group: GroupFlow) -> None:
+    async def run_group(self, group: Driven) -> None:
         """Drive a core group to its end on the running loop: one asyncio task per core task.
 
         Cancelling the caller stops the group at once (no new job is created; the jobs already

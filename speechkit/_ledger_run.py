@@ -1,27 +1,32 @@
-"""A group with a ledger: what both transcribers run for ``transcribe_group(..., ledger=...)``.
+"""A group call as both transcribers run it: :class:`GroupRun`, with or without a ledger.
 
+Without a ledger a group call is one core group. With one (``transcribe_group(...,
+ledger=...)``) it is a :class:`LedgerRun` of rounds:
 Each round claims the inputs in the ledger, answers done ones from it (no request), searches the
 job list for inputs left in ``creating`` by a crash, then runs one core group for the rest with
 hooks that record every step. Inputs another process is working on are waited for in the next
-round. The shells only drive the flows this module builds.
+round. Either way the shells drive one :class:`~speechkit._core.rounds.Rounds`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from speechkit._core import operations as ops
-from speechkit._core.flow import Flow
+from speechkit._core.flow import Flow, Sleep
 from speechkit._core.group import GroupHooks, Resume
+from speechkit._core.rounds import Rounds
 from speechkit.errors import (
     NotSupportedError,
     TranscriptionCancelledError,
     TranscriptionError,
+    TranscriptionGroupError,
     TranscriptionTimeoutError,
 )
+from speechkit.group import GroupFailure, TranscriptGroup
 from speechkit.ledger import Ledger, audio_identity, options_identity
 
 if TYPE_CHECKING:
@@ -31,12 +36,63 @@ if TYPE_CHECKING:
     from speechkit.models import Transcript
     from speechkit.webhooks import WebhookReceiver
 
-__all__ = ["LedgerRun", "open_ledger"]
+__all__ = ["GroupRun", "LedgerRun", "group_result", "open_ledger"]
 
 #: Newest jobs searched for one an interrupted run may have created.
 RECOVERY_SEARCH_LIMIT = 1000
 #: Seconds between rounds while another process works on some inputs.
 ELSEWHERE_WAIT = 0.5
+
+
+LEDGER_HINT = (
+    "Run the same call again with the same ledger to resume: no job is created twice, and "
+    "inputs already done are returned without any request."
+)
+RESUME_HINT = (
+    "Wait for them with wait_for_completion(id) (ids in the log), or pass ledger= to resume "
+    "a group without creating any job twice."
+)
+
+
+def group_result(
+    items: Sequence[Any],
+    outcomes: Sequence[Transcript | BaseException | None],
+    return_failures: bool,
+) -> TranscriptGroup:
+    results: list[Transcript | GroupFailure] = []
+    for index, (audio, outcome) in enumerate(zip(items, outcomes, strict=True)):
+        if outcome is None:
+            outcome = TranscriptionCancelledError(
+                "The group stopped before this input ended.", transcript_id=None
+            )
+        if isinstance(outcome, BaseException):
+            results.append(GroupFailure(index, audio, outcome))
+        else:
+            results.append(outcome)
+    group = TranscriptGroup(tuple(results))
+    if group.failures and not return_failures:
+        first = group.failures[0]
+        raise TranscriptionGroupError(
+            f"{len(group.failures)} of {len(group)} inputs failed; the first (index "
+            f"{first.index}): {first.error}. The error's .group holds every result; pass "
+            "return_failures=True to get them without raising.",
+            group=group,
+        )
+    return group
+
+
+@dataclass
+class GroupRun:
+    """One group call: its inputs, the rounds a shell drives, and how to end it."""
+
+    items: list[Any]
+    rounds: Rounds
+    resume_hint: str
+    outcomes: Callable[[], Sequence[Transcript | BaseException | None]]
+    close: Callable[[], None] = lambda: None
+
+    def result(self, return_failures: bool) -> TranscriptGroup:
+        return group_result(self.items, self.outcomes(), return_failures)
 
 
 def open_ledger(ledger: Ledger | str | os.PathLike[str]) -> Ledger:
@@ -108,6 +164,21 @@ class LedgerRun:
         self.outcomes = [None] * len(self.items)
         self.pending = list(range(len(self.items)))
         self._reported: set[int] = set()
+        self._rounds = 0
+        self._indexes: list[int] = []
+
+    def next_group(self) -> Flow[GroupFlow | None]:
+        """The next group to run (hand it to :meth:`collect` once run), or None once every
+        input is answered. While another process is creating some inputs, waits for its jobs
+        between rounds. Every shell and the CLI run their rounds through this one loop."""
+        while self.pending:
+            if self._rounds:  # inputs left after a round are another process's: let it work
+                yield Sleep(ELSEWHERE_WAIT)
+            self._rounds += 1
+            group, self._indexes = yield from self.round()
+            if group is not None:
+                return group
+        return None
 
     def round(self) -> Flow[tuple[GroupFlow | None, list[int]]]:
         """Claim the pending inputs; return the group to run (or None) and its input indexes."""
@@ -178,7 +249,19 @@ class LedgerRun:
         except NotSupportedError:
             return {}  # a provider that cannot list (the create carries the audio): create again
 
-    def collect(self, group: GroupFlow, indexes: list[int]) -> None:
-        for index, outcome in zip(indexes, group.outcomes, strict=True):
+    def group_run(self) -> GroupRun:
+        """This run as a :class:`GroupRun` (the ledger's claims are released at its end)."""
+        from speechkit._client_base import DEFAULT_GROUP_CONCURRENCY
+
+        limit = self.max_concurrency or DEFAULT_GROUP_CONCURRENCY
+        rounds = Rounds(self.next_group, limit, self.collect)
+        return GroupRun(self.items, rounds, LEDGER_HINT, lambda: self.outcomes, self.release)
+
+    def release(self) -> None:
+        self.ledger.release_all()
+
+    def collect(self, group: GroupFlow) -> None:
+        """Take the outcomes of the group :meth:`next_group` returned last."""
+        for index, outcome in zip(self._indexes, group.outcomes, strict=True):
             self.outcomes[index] = outcome
             self._reported.add(index)

@@ -166,11 +166,18 @@ class Ledger:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         db = self._db()
-        db.execute("BEGIN IMMEDIATE")  # take the write lock now: no two claims interleave
+        if db.in_transaction:  # left open by an interrupt that landed just after its BEGIN
+            db.execute("ROLLBACK")
         try:
+            # Inside the try: Ctrl-C is raised when a C call returns, so one that lands during
+            # BEGIN must still roll back, or the write lock stays held and the next BEGIN (the
+            # CLI's release at Ctrl-C) fails with "cannot start a transaction within a
+            # transaction".
+            db.execute("BEGIN IMMEDIATE")  # take the write lock now: no two claims interleave
             yield db
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
 

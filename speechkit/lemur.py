@@ -11,16 +11,16 @@ answers it with a deterministic extractive stand-in, not a language model.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from speechkit._client_base import transcript_id_of
+from speechkit._core import lemur as core
 from speechkit._core.flow import Flow
 from speechkit.errors import InvalidInputError
 from speechkit.models.lemur import (
     LemurActionItemsParams,
     LemurActionItemsResponse,
-    LemurBaseParams,
     LemurQuestion,
     LemurQuestionAnswerParams,
     LemurQuestionAnswerResponse,
@@ -30,7 +30,6 @@ from speechkit.models.lemur import (
     LemurTaskParams,
     LemurTaskResponse,
     PurgeLemurRequestDataResponse,
-    parse_lemur_response,
 )
 
 if TYPE_CHECKING:
@@ -39,9 +38,6 @@ if TYPE_CHECKING:
     from speechkit.models import Transcript
 
 __all__ = ["AsyncLemur", "Lemur"]
-
-T = TypeVar("T")
-Parsed = tuple[Flow[Any], Callable[[Any], Any]]
 
 
 def _common(
@@ -83,50 +79,46 @@ def _deprecated(*, stacklevel: int) -> None:
 
 
 class _LemurBase:
-    """Builds each LeMUR call once; the sync and async facades only run it."""
+    """Builds each LeMUR call once as a typed core flow; the sync and async facades run it."""
 
     def __init__(self, owner: TranscriberBase) -> None:
-        self._owner = owner
+        self._ctx = owner._ctx
+        self._provider = owner.provider
 
-    def _call(self, path: str, params: LemurBaseParams, parse: Callable[[Any], T]) -> Parsed:
-        _deprecated(stacklevel=4)  # the user's line: above task(), _task() and _call()
-        flow = self._owner._lemur_flow("POST", path, params.to_request_body())
-        return flow, parse
-
-    def _task(self, prompt: str, **common: Any) -> Parsed:
+    def _task(self, prompt: str, **common: Any) -> Flow[LemurTaskResponse]:
         params = LemurTaskParams(prompt=prompt, **_common(**common))
-        return self._call("/lemur/v3/generate/task", params, LemurTaskResponse.from_json_data)
+        _deprecated(stacklevel=3)  # the user's line: above task() and _task()
+        return core.task(self._ctx, self._provider, params)
 
-    def _summarize(self, answer_format: str | None, **common: Any) -> Parsed:
+    def _summarize(self, answer_format: str | None, **common: Any) -> Flow[LemurSummaryResponse]:
         params = LemurSummaryParams(answer_format=answer_format, **_common(**common))
-        return self._call("/lemur/v3/generate/summary", params, LemurSummaryResponse.from_json_data)
+        _deprecated(stacklevel=3)
+        return core.summarize(self._ctx, self._provider, params)
 
-    def _question(self, questions: Sequence[LemurQuestion | str], **common: Any) -> Parsed:
+    def _question(
+        self, questions: Sequence[LemurQuestion | str] | LemurQuestion | str, **common: Any
+    ) -> Flow[LemurQuestionAnswerResponse]:
         if isinstance(questions, (str, LemurQuestion)):
             questions = [questions]
         asked = [LemurQuestion(question=q) if isinstance(q, str) else q for q in questions]
         params = LemurQuestionAnswerParams(questions=asked, **_common(**common))
-        return self._call(
-            "/lemur/v3/generate/question-answer",
-            params,
-            LemurQuestionAnswerResponse.from_json_data,
-        )
+        _deprecated(stacklevel=3)
+        return core.question(self._ctx, self._provider, params)
 
-    def _action_items(self, answer_format: str | None, **common: Any) -> Parsed:
+    def _action_items(
+        self, answer_format: str | None, **common: Any
+    ) -> Flow[LemurActionItemsResponse]:
         params = LemurActionItemsParams(answer_format=answer_format, **_common(**common))
-        return self._call(
-            "/lemur/v3/generate/action-items", params, LemurActionItemsResponse.from_json_data
-        )
+        _deprecated(stacklevel=3)
+        return core.action_items(self._ctx, self._provider, params)
 
-    def _request_id(self, request_id: str, method: str) -> Parsed:
-        if not isinstance(request_id, str) or not request_id.strip() or "/" in request_id:
-            raise InvalidInputError("request_id must be the id of a previous LeMUR request.")
-        parse: Callable[[Any], Any] = (
-            parse_lemur_response
-            if method == "GET"
-            else PurgeLemurRequestDataResponse.from_json_data
-        )
-        return self._owner._lemur_flow(method, f"/lemur/v3/{request_id.strip()}"), parse
+    def _get_response(
+        self, request_id: str
+    ) -> Flow[LemurStringResponse | LemurQuestionAnswerResponse]:
+        return core.get_response(self._ctx, self._provider, request_id)
+
+    def _purge(self, request_id: str) -> Flow[PurgeLemurRequestDataResponse]:
+        return core.purge_request_data(self._ctx, self._provider, request_id)
 
 
 class Lemur(_LemurBase):
@@ -137,10 +129,6 @@ class Lemur(_LemurBase):
     def __init__(self, shell: SyncShell, owner: TranscriberBase) -> None:
         super().__init__(owner)
         self._shell = shell
-
-    def _run(self, prepared: Parsed) -> Any:
-        flow, parse = prepared
-        return parse(self._shell.run(flow))
 
     def task(
         self,
@@ -154,7 +142,7 @@ class Lemur(_LemurBase):
         temperature: float | None = None,
     ) -> LemurTaskResponse:
         """Run your own ``prompt`` over the transcripts or text."""
-        result: LemurTaskResponse = self._run(
+        return self._shell.run(
             self._task(
                 prompt,
                 transcript_ids=transcript_ids,
@@ -165,7 +153,6 @@ class Lemur(_LemurBase):
                 temperature=temperature,
             )
         )
-        return result
 
     def summarize(
         self,
@@ -179,7 +166,7 @@ class Lemur(_LemurBase):
         temperature: float | None = None,
     ) -> LemurSummaryResponse:
         """Summarize the transcripts or text (``answer_format`` such as ``"TLDR"``)."""
-        result: LemurSummaryResponse = self._run(
+        return self._shell.run(
             self._summarize(
                 answer_format,
                 transcript_ids=transcript_ids,
@@ -190,7 +177,6 @@ class Lemur(_LemurBase):
                 temperature=temperature,
             )
         )
-        return result
 
     def question(
         self,
@@ -204,9 +190,9 @@ class Lemur(_LemurBase):
         temperature: float | None = None,
     ) -> LemurQuestionAnswerResponse:
         """Answer one or more questions (strings or :class:`LemurQuestion`)."""
-        result: LemurQuestionAnswerResponse = self._run(
+        return self._shell.run(
             self._question(
-                questions,  # type: ignore[arg-type]
+                questions,
                 transcript_ids=transcript_ids,
                 input_text=input_text,
                 context=context,
@@ -215,7 +201,6 @@ class Lemur(_LemurBase):
                 temperature=temperature,
             )
         )
-        return result
 
     def action_items(
         self,
@@ -229,7 +214,7 @@ class Lemur(_LemurBase):
         temperature: float | None = None,
     ) -> LemurActionItemsResponse:
         """List the action items in the transcripts or text."""
-        result: LemurActionItemsResponse = self._run(
+        return self._shell.run(
             self._action_items(
                 answer_format,
                 transcript_ids=transcript_ids,
@@ -240,19 +225,14 @@ class Lemur(_LemurBase):
                 temperature=temperature,
             )
         )
-        return result
 
     def get_response(self, request_id: str) -> LemurStringResponse | LemurQuestionAnswerResponse:
         """Fetch a previous LeMUR response by its ``request_id``."""
-        result: LemurStringResponse | LemurQuestionAnswerResponse = self._run(
-            self._request_id(request_id, "GET")
-        )
-        return result
+        return self._shell.run(self._get_response(request_id))
 
     def purge_request_data(self, request_id: str) -> PurgeLemurRequestDataResponse:
         """Delete the data of a previous LeMUR request."""
-        result: PurgeLemurRequestDataResponse = self._run(self._request_id(request_id, "DELETE"))
-        return result
+        return self._shell.run(self._purge(request_id))
 
 
 class AsyncLemur(_LemurBase):
@@ -261,10 +241,6 @@ class AsyncLemur(_LemurBase):
     def __init__(self, shell: AsyncShell, owner: TranscriberBase) -> None:
         super().__init__(owner)
         self._shell = shell
-
-    async def _run(self, prepared: Parsed) -> Any:
-        flow, parse = prepared
-        return parse(await self._shell.run(flow))
 
     async def task(
         self,
@@ -278,7 +254,7 @@ class AsyncLemur(_LemurBase):
         temperature: float | None = None,
     ) -> LemurTaskResponse:
         """Run your own ``prompt`` over the transcripts or text."""
-        result: LemurTaskResponse = await self._run(
+        return await self._shell.run(
             self._task(
                 prompt,
                 transcript_ids=transcript_ids,
@@ -289,7 +265,6 @@ class AsyncLemur(_LemurBase):
                 temperature=temperature,
             )
         )
-        return result
 
     async def summarize(
         self,
@@ -303,7 +278,7 @@ class AsyncLemur(_LemurBase):
         temperature: float | None = None,
     ) -> LemurSummaryResponse:
         """Summarize the transcripts or text."""
-        result: LemurSummaryResponse = await self._run(
+        return await self._shell.run(
             self._summarize(
                 answer_format,
                 transcript_ids=transcript_ids,
@@ -314,7 +289,6 @@ class AsyncLemur(_LemurBase):
                 temperature=temperature,
             )
         )
-        return result
 
     async def question(
         self,
@@ -328,9 +302,9 @@ class AsyncLemur(_LemurBase):
         temperature: float | None = None,
     ) -> LemurQuestionAnswerResponse:
         """Answer one or more questions."""
-        result: LemurQuestionAnswerResponse = await self._run(
+        return await self._shell.run(
             self._question(
-                questions,  # type: ignore[arg-type]
+                questions,
                 transcript_ids=transcript_ids,
                 input_text=input_text,
                 context=context,
@@ -339,7 +313,6 @@ class AsyncLemur(_LemurBase):
                 temperature=temperature,
             )
         )
-        return result
 
     async def action_items(
         self,
@@ -353,7 +326,7 @@ class AsyncLemur(_LemurBase):
         temperature: float | None = None,
     ) -> LemurActionItemsResponse:
         """List the action items in the transcripts or text."""
-        result: LemurActionItemsResponse = await self._run(
+        return await self._shell.run(
             self._action_items(
                 answer_format,
                 transcript_ids=transcript_ids,
@@ -364,20 +337,13 @@ class AsyncLemur(_LemurBase):
                 temperature=temperature,
             )
         )
-        return result
 
     async def get_response(
         self, request_id: str
     ) -> LemurStringResponse | LemurQuestionAnswerResponse:
         """Fetch a previous LeMUR response by its ``request_id``."""
-        result: LemurStringResponse | LemurQuestionAnswerResponse = await self._run(
-            self._request_id(request_id, "GET")
-        )
-        return result
+        return await self._shell.run(self._get_response(request_id))
 
     async def purge_request_data(self, request_id: str) -> PurgeLemurRequestDataResponse:
         """Delete the data of a previous LeMUR request."""
-        result: PurgeLemurRequestDataResponse = await self._run(
-            self._request_id(request_id, "DELETE")
-        )
-        return result
+        return await self._shell.run(self._purge(request_id))

@@ -39,20 +39,17 @@ import httpx
 from speechkit._client_base import TranscriberBase
 from speechkit._core.retry import RetryPolicy
 from speechkit._http import AsyncShell, SyncShell
-from speechkit._ledger_run import ELSEWHERE_WAIT
 from speechkit.errors import (
     ClientClosedError,
     InvalidInputError,
-    TranscriptionCancelledError,
-    TranscriptionGroupError,
 )
-from speechkit.group import GroupFailure, TranscriptGroup
+from speechkit.group import TranscriptGroup
 from speechkit.lemur import AsyncLemur, Lemur
 
 if TYPE_CHECKING:
-    from speechkit._core.group import GroupFlow
     from speechkit._core.http import Response
     from speechkit._core.progress import ProgressArg
+    from speechkit._ledger_run import GroupRun
     from speechkit.config import TranscriptionConfig
     from speechkit.ledger import Ledger
     from speechkit.models import (
@@ -72,43 +69,6 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 _ListStatus = str | None
-
-
-_LEDGER_HINT = (
-    "Run the same call again with the same ledger to resume: no job is created twice, and "
-    "inputs already done are returned without any request."
-)
-_RESUME_HINT = (
-    "Wait for them with wait_for_completion(id) (ids in the log), or pass ledger= to resume "
-    "a group without creating any job twice."
-)
-
-
-def _group_result(
-    items: Sequence[Any],
-    outcomes: Sequence[Transcript | BaseException | None],
-    return_failures: bool,
-) -> TranscriptGroup:
-    results: list[Transcript | GroupFailure] = []
-    for index, (audio, outcome) in enumerate(zip(items, outcomes, strict=True)):
-        if outcome is None:
-            outcome = TranscriptionCancelledError(
-                "The group stopped before this input ended.", transcript_id=None
-            )
-        if isinstance(outcome, BaseException):
-            results.append(GroupFailure(index, audio, outcome))
-        else:
-            results.append(outcome)
-    group = TranscriptGroup(tuple(results))
-    if group.failures and not return_failures:
-        first = group.failures[0]
-        raise TranscriptionGroupError(
-            f"{len(group.failures)} of {len(group)} inputs failed; the first (index "
-            f"{first.index}): {first.error}. The error's .group holds every result; pass "
-            "return_failures=True to get them without raising.",
-            group=group,
-        )
-    return group
 
 
 _LIVE: weakref.WeakSet[Transcriber] = weakref.WeakSet()
@@ -361,16 +321,19 @@ class Transcriber(TranscriberBase):
         return self._shell.run(self._delete_flow(transcript_id))
 
     # -- groups --------------------------------------------------------------------------------
-    def _run_group(self, items: list[Any], group: GroupFlow, resume_hint: str) -> None:
+    def _run_group(self, run: GroupRun, return_failures: bool) -> TranscriptGroup:
         try:
             self._shell.run_group(
-                group,
-                max_workers=max(group.max_creating, min(len(items), MAX_POLL_THREADS)),
+                run.rounds,
+                max_workers=max(run.rounds.max_creating, min(len(run.items), MAX_POLL_THREADS)),
                 thread_name_prefix=f"{self._thread_prefix}-group",
             )
         except KeyboardInterrupt:
-            print(self._interrupted(group, resume_hint), file=sys.stderr, flush=True)
+            print(self._interrupted(run), file=sys.stderr, flush=True)
             raise
+        finally:
+            run.close()
+        return run.result(return_failures)
 
     def transcribe_group(
         self,
@@ -420,31 +383,10 @@ class Transcriber(TranscriberBase):
             TranscriptionGroupError: Some inputs failed and ``return_failures`` is False; its
                 ``.group`` still holds every result, so nothing is lost.
         """
-        if ledger is not None:
-            run = self._ledger_run(
-                audios, config, poll_timeout, max_concurrency, completion, ledger, webhook
-            )
-            try:
-                while run.pending:
-                    group, indexes = self._shell.run(run.round())
-                    if group is not None:
-                        self._run_group(run.items, group, _LEDGER_HINT)
-                        run.collect(group, indexes)
-                    if run.pending:  # another process is creating these: wait for its jobs
-                        self._shell._sleep(ELSEWHERE_WAIT)
-            finally:
-                run.ledger.release_all()
-            return _group_result(run.items, run.outcomes, return_failures)
-        items, group = self._group_flow(
-            audios,
-            config,
-            poll_timeout=poll_timeout,
-            max_concurrency=max_concurrency,
-            completion=completion,
-            webhook=webhook,
+        run = self._group_run(
+            audios, config, poll_timeout, max_concurrency, completion, ledger, webhook
         )
-        self._run_group(items, group, _RESUME_HINT)
-        return _group_result(items, group.outcomes, return_failures)
+        return self._run_group(run, return_failures)
 
     def submit_group(
         self,
@@ -455,11 +397,8 @@ class Transcriber(TranscriberBase):
         return_failures: bool = False,
     ) -> TranscriptGroup:
         """Create a job for each input (uploading local audio) without waiting; input order."""
-        items, group = self._group_flow(
-            audios, config, poll_timeout=None, max_concurrency=max_concurrency, completion="create"
-        )
-        self._run_group(items, group, _RESUME_HINT)
-        return _group_result(items, group.outcomes, return_failures)
+        run = self._group_run(audios, config, None, max_concurrency, "create")
+        return self._run_group(run, return_failures)
 
     # -- listing -------------------------------------------------------------------------------
     def list_transcripts(
@@ -477,16 +416,8 @@ class Transcriber(TranscriberBase):
         ``page_details.prev_url`` leads to older transcripts; fetch it with :meth:`list_page`,
         or use :meth:`iter_transcripts` to walk every page.
         """
-        return self._shell.run(
-            self._list_flow(
-                limit=limit,
-                status=status,
-                created_on=created_on,
-                before_id=before_id,
-                after_id=after_id,
-                throttled_only=throttled_only,
-            )
-        )
+        query = (limit, status, created_on, before_id, after_id, throttled_only)
+        return self._shell.run(self._list_flow(*query))
 
     def find_transcripts(
         self, audio_urls: Sequence[str] | str, *, search_limit: int = 500
@@ -518,20 +449,9 @@ class Transcriber(TranscriberBase):
         throttled_only: bool | None = None,
     ) -> Iterator[TranscriptListItem]:
         """Every transcript matching the filters, newest first, fetching pages as needed."""
-        page = self.list_transcripts(
-            limit=limit,
-            status=status,
-            created_on=created_on,
-            before_id=before_id,
-            after_id=after_id,
-            throttled_only=throttled_only,
-        )
-        while True:
+        pages = self._pages(limit, status, created_on, before_id, after_id, throttled_only)
+        while (page := self._shell.run(pages.next())) is not None:
             yield from page.transcripts
-            older = page.page_details.prev_url if page.page_details else None
-            if not older or not page.transcripts:
-                return
-            page = self.list_page(older)
 
     # -- per transcript ------------------------------------------------------------------------
     def export_subtitles_srt(
@@ -804,38 +724,20 @@ class AsyncTranscriber(TranscriberBase):
         job). Cancelling the caller stops creating jobs at once. The ledger's SQLite writes
         (a few milliseconds each) run on the loop.
         """
-        if ledger is not None:
-            run = self._ledger_run(
-                audios, config, poll_timeout, max_concurrency, completion, ledger, webhook
-            )
-            try:
-                while run.pending:
-                    group, indexes = await self._shell.run(run.round())
-                    if group is not None:
-                        await self._run_group(group)
-                        run.collect(group, indexes)
-                    if run.pending:  # another process is creating these: wait for its jobs
-                        await self._shell._sleep(ELSEWHERE_WAIT)
-            finally:
-                run.ledger.release_all()
-            return _group_result(run.items, run.outcomes, return_failures)
-        items, group = self._group_flow(
-            audios,
-            config,
-            poll_timeout=poll_timeout,
-            max_concurrency=max_concurrency,
-            completion=completion,
-            webhook=webhook,
+        run = self._group_run(
+            audios, config, poll_timeout, max_concurrency, completion, ledger, webhook
         )
-        await self._run_group(group)
-        return _group_result(items, group.outcomes, return_failures)
+        return await self._run_group(run, return_failures)
 
-    async def _run_group(self, group: GroupFlow) -> None:
+    async def _run_group(self, run: GroupRun, return_failures: bool) -> TranscriptGroup:
         try:
-            await self._shell.run_group(group)
+            await self._shell.run_group(run.rounds)
         except (asyncio.CancelledError, KeyboardInterrupt):
-            self._interrupted(group, _RESUME_HINT)
+            self._interrupted(run)
             raise
+        finally:
+            run.close()
+        return run.result(return_failures)
 
     async def submit_group(
         self,
@@ -846,11 +748,8 @@ class AsyncTranscriber(TranscriberBase):
         return_failures: bool = False,
     ) -> TranscriptGroup:
         """Create a job for each input without waiting; see :meth:`Transcriber.submit_group`."""
-        items, group = self._group_flow(
-            audios, config, poll_timeout=None, max_concurrency=max_concurrency, completion="create"
-        )
-        await self._run_group(group)
-        return _group_result(items, group.outcomes, return_failures)
+        run = self._group_run(audios, config, None, max_concurrency, "create")
+        return await self._run_group(run, return_failures)
 
     async def list_transcripts(
         self,
@@ -863,16 +762,8 @@ class AsyncTranscriber(TranscriberBase):
         throttled_only: bool | None = None,
     ) -> TranscriptList:
         """One page of your transcripts, newest first; see :meth:`Transcriber.list_transcripts`."""
-        return await self._shell.run(
-            self._list_flow(
-                limit=limit,
-                status=status,
-                created_on=created_on,
-                before_id=before_id,
-                after_id=after_id,
-                throttled_only=throttled_only,
-            )
-        )
+        query = (limit, status, created_on, before_id, after_id, throttled_only)
+        return await self._shell.run(self._list_flow(*query))
 
     async def find_transcripts(
         self, audio_urls: Sequence[str] | str, *, search_limit: int = 500
@@ -895,21 +786,10 @@ class AsyncTranscriber(TranscriberBase):
         throttled_only: bool | None = None,
     ) -> AsyncIterator[TranscriptListItem]:
         """Every transcript matching the filters, newest first (``async for``)."""
-        page = await self.list_transcripts(
-            limit=limit,
-            status=status,
-            created_on=created_on,
-            before_id=before_id,
-            after_id=after_id,
-            throttled_only=throttled_only,
-        )
-        while True:
+        pages = self._pages(limit, status, created_on, before_id, after_id, throttled_only)
+        while (page := await self._shell.run(pages.next())) is not None:
             for item in page.transcripts:
                 yield item
-            older = page.page_details.prev_url if page.page_details else None
-            if not older or not page.transcripts:
-                return
-            page = await self.list_page(older)
 
     async def export_subtitles_srt(
         self, transcript: Transcript | str, *, chars_per_caption: int | None = None

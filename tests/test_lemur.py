@@ -108,3 +108,27 @@ async def test_async_lemur(atranscriber: AsyncTranscriber, fake: FakeAssemblyAI)
     qa = await atranscriber.lemur.question("Why?", input_text="because")
     assert qa.response[0].question
     assert (await atranscriber.lemur.purge_request_data(task.request_id)).deleted
+
+
+async def test_both_facades_send_the_same_requests_and_return_the_same_models(
+    transcriber: Transcriber, atranscriber: AsyncTranscriber, fake: FakeAssemblyAI
+) -> None:
+    calls: list[tuple[str, tuple[object, ...], dict[str, object]]] = [
+        ("task", ("Summarize",), {"input_text": "hello", "max_output_size": 50}),
+        ("summarize", (), {"transcript_ids": ["t1"], "answer_format": "TLDR"}),
+        ("question", (["Why?"],), {"input_text": "because", "context": {"k": 1}}),
+        ("action_items", (), {"input_text": "x", "temperature": 0.5}),
+        ("get_response", ("req-1",), {}),
+        ("purge_request_data", ("req-1",), {}),
+    ]
+    answer_lemur(fake)
+    sync_results = [getattr(transcriber.lemur, name)(*a, **kw) for name, a, kw in calls]
+    sync_sent = [sent(fake, i) for i in range(len(fake.requests))]
+    answer_lemur(fake)
+    async_results = [await getattr(atranscriber.lemur, name)(*a, **kw) for name, a, kw in calls]
+    async_sent = [sent(fake, i) for i in range(len(sync_sent), len(fake.requests))]
+    assert async_sent == sync_sent
+    assert len(sync_sent) == len(calls)
+    assert [type(r) for r in async_results] == [type(r) for r in sync_results]
+    assert async_results == sync_results
+    assert isinstance(sync_results[2], LemurQuestionAnswerResponse)

@@ -69,8 +69,10 @@ def measure(side: str, base_url: str, audio: str, jobs: int) -> dict[str, Any]:
                 webhook=receiver,
             )
             wall = time.perf_counter() - started
+        undelivered = 0
         if receiver is not None:
             receiver.stop()
+            undelivered = jobs - receiver.deliveries
         failed = len(group.failures)
         reasons = sorted({str(f.error)[:200] for f in group.failures})[:3]
     else:
@@ -84,10 +86,14 @@ def measure(side: str, base_url: str, audio: str, jobs: int) -> dict[str, Any]:
         wall = time.perf_counter() - started
         failed = sum(1 for t in peer_group.transcripts if t.status != "completed")
         reasons = sorted({str(t.error)[:200] for t in peer_group.transcripts if t.error})[:3]
+        undelivered = 0
     after = request_counts_at(base_url)
     names = ("transcript.create", "transcript.get", "transcript.list")
     counts = {name: after.get(name, 0) - before.get(name, 0) for name in names}
-    return {"wall": wall, "counts": counts, "failed": failed, "reasons": reasons}
+    result = {"wall": wall, "counts": counts, "failed": failed, "reasons": reasons}
+    if side == "speechkit-webhook":
+        result["undelivered"] = undelivered
+    return result
 
 
 def run(quick: bool, runs: int) -> list[Figure]:
@@ -99,9 +105,12 @@ def run(quick: bool, runs: int) -> list[Figure]:
     lists: list[float] = []
     webhook_failures: list[int] = []
     webhook_reasons: list[str] = []
+    undelivered: list[int] = []
     with tempfile.TemporaryDirectory(prefix="speechkit-bench-") as tmp:
         audio = str(write_tone_wav(Path(tmp) / "short.wav", seconds=1.0, frequency=440))
-        with ServerProcess(engine="fixed") as server:
+        # The receiver listens on loopback: the server must be allowed to deliver there (it
+        # refuses private addresses by default, and every job would wait for a fallback sweep).
+        with ServerProcess(engine="fixed", allow_private_urls=True) as server:
             server.set_faults(
                 processing_delay=PROCESSING[0], processing_jitter=PROCESSING[1], seed=9
             )
@@ -119,6 +128,7 @@ def run(quick: bool, runs: int) -> list[Figure]:
                     ).value
                     if side == "speechkit-webhook":
                         webhook_failures.append(value["failed"])
+                        undelivered.append(value["undelivered"])
                         webhook_reasons.extend(value["reasons"])
                     elif value["failed"]:
                         raise RuntimeError(
@@ -160,7 +170,9 @@ def run(quick: bool, runs: int) -> list[Figure]:
             runs=runs,
             notes=f"speechkit polling each job: {median(wall['speechkit-poll']):.1f} s; with "
             f"webhooks: {median(wall['speechkit-webhook']):.1f} s ({max(webhook_failures)} of "
-            f"{jobs} jobs failed with webhooks: {'; '.join(sorted(set(webhook_reasons)))[:300]}).",
+            f"{jobs} jobs failed with webhooks{': ' if webhook_reasons else ''}"
+            f"{'; '.join(sorted(set(webhook_reasons)))[:300]}; deliveries that never arrived: "
+            f"{max(undelivered)}).",
             samples=wall,
         ),
         Figure(

@@ -32,13 +32,13 @@ from speechkit._cli.options import Connection, build_config, config_options
 from speechkit._cli.output import EXTENSIONS, render, write_atomic
 from speechkit._cli.state import LOCAL_SERVICE, STATE_NAME, RunState, options_fingerprint
 from speechkit._core.group import GroupHooks
-from speechkit._ledger_run import ELSEWHERE_WAIT, LedgerRun
+from speechkit._ledger_run import LedgerRun
 from speechkit.errors import TranscriptionError
 from speechkit.ledger import Ledger, audio_identity
 from speechkit.progress import GroupProgress
 
 if TYPE_CHECKING:
-    from speechkit._core.group import GroupFlow
+    from speechkit._core.rounds import Rounds
     from speechkit.config import TranscriptionConfig
     from speechkit.models import Transcript
     from speechkit.transcriber import Transcriber
@@ -116,7 +116,7 @@ class _Outputs(GroupHooks):
     def __init__(self, run: _FolderRun, items: list[_Item]) -> None:
         self.run = run
         self.items = items
-        self.group: GroupFlow | None = None
+        self.rounds: Rounds | None = None
 
     def finished(self, index: int, outcome: Transcript | BaseException) -> None:
         item = self.items[index]
@@ -126,8 +126,8 @@ class _Outputs(GroupHooks):
                 outcome, TranscriptionError
             ):
                 self.run.fatal = self.run.fatal or outcome
-                if self.group is not None:
-                    self.group.stop()  # not this file's fault: create nothing more
+                if self.rounds is not None:
+                    self.rounds.stop()  # not this file's fault: create nothing more
         else:
             self.run.write(item, outcome)
 
@@ -234,17 +234,10 @@ class _FolderRun:
             extra=hooks,
         )
         shell = self.transcriber._shell
-        while run.pending and self.fatal is None:
-            group, _ = shell.run(run.round())
-            if group is not None:
-                hooks.group = group
-                shell.run_group(
-                    group,
-                    max_workers=max(self.args.concurrency, 4),
-                    thread_name_prefix="speechkit-cli",
-                )
-            if run.pending:
-                shell._sleep(ELSEWHERE_WAIT)
+        hooks.rounds = rounds = run.group_run().rounds
+        shell.run_group(
+            rounds, max_workers=max(self.args.concurrency, 4), thread_name_prefix="speechkit-cli"
+        )
 
     def _interrupted(self) -> int:
         self.progress.close()

@@ -36,6 +36,7 @@ from speechkit._core.audio_input import AudioSource, LocalAudio, RemoteAudio
 from speechkit._core.flow import Flow, FlowContext, Sleep
 from speechkit._core.limiter import RateLimiter, limited
 from speechkit._core.operations import PollSchedule
+from speechkit._core.paging import Direction, Pages, list_page
 from speechkit.errors import (
     ClientClosedError,
     NotSupportedError,
@@ -47,7 +48,7 @@ from speechkit.providers.base import JobState, Provider
 
 if TYPE_CHECKING:
     from speechkit.config import TranscriptionConfig
-    from speechkit.models import Transcript, TranscriptListItem
+    from speechkit.models import Transcript
 
 __all__ = ["GroupFlow", "GroupHooks", "Notices", "Resume", "Task", "TaskKind", "can_sweep"]
 
@@ -80,6 +81,7 @@ class TaskKind(enum.Enum):
     WAIT = "wait"  # poll one job until it ends (poll mode, or a resumed job)
     SWEEP = "sweep"  # list the jobs that ended since the anchor
     FETCH = "fetch"  # get one finished job
+    ROUND = "round"  # make the next group of a run in rounds (speechkit._core.rounds)
 
 
 @dataclass(eq=False)
@@ -334,7 +336,7 @@ class GroupFlow:
 
     # -- sweeping --------------------------------------------------------------------------------
     def _anchor_flow(self) -> Flow[str | None]:
-        page = yield from ops.list_page(self.ctx, self.provider, {"limit": 1}, None)
+        page = yield from list_page(self.ctx, self.provider, {"limit": 1}, None)
         return page.transcripts[0].id if page.transcripts else None
 
     def _swept_ids(self) -> dict[str, int]:
@@ -404,19 +406,14 @@ class GroupFlow:
         params: dict[str, Any] = {"status": status, "limit": PAGE_LIMIT}
         if anchor is not None:
             params["after_id"] = anchor
-        found: list[TranscriptListItem] = []
-        page = yield from ops.list_page(self.ctx, self.provider, params, None)
-        while True:
-            found.extend(page.transcripts)
-            details = page.page_details
-            # With an anchor, pages run oldest to newest (next_url); without one (an account
-            # with no job before this group) every page is ours, newest first (prev_url).
-            url = None
-            if details is not None:
-                url = details.next_url if anchor is not None else details.prev_url
-            if not url or not page.transcripts:
-                return [item.id for item in found]
-            page = yield from ops.list_page(self.ctx, self.provider, None, url)
+        # With an anchor, pages run oldest to newest (next_url); without one (an account with
+        # no job before this group) every page is ours, newest first (prev_url).
+        direction = Direction.OLDER if anchor is None else Direction.NEWER
+        pages = Pages(self.ctx, self.provider, params, direction)
+        found: list[str] = []
+        while (page := (yield from pages.next())) is not None:
+            found.extend(item.id for item in page.transcripts)
+        return found
 
     def _swept(self, ended: list[str]) -> list[Task]:
         tasks = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -16,6 +16,7 @@ from speechkit._core import text as local_text
 from speechkit._core.audio_input import AudioSource, LocalAudio, RemoteAudio, to_body
 from speechkit._core.flow import DeadlineReached, Flow, FlowContext, Sleep, send
 from speechkit._core.http import Body, Request, Response, body_size
+from speechkit._core.paging import Pages
 from speechkit._core.progress import ProgressReporter
 from speechkit._core.recovery import ListWitness
 from speechkit._core.retry import outcome_unknown
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
         ParagraphsResponse,
         SentencesResponse,
         Transcript,
-        TranscriptList,
         WordSearchResponse,
     )
 
@@ -218,24 +218,13 @@ def find_jobs(
     shown the first (newest) page."""
     wanted = set(audio_urls)
     found: dict[str, str] = {}
-    request = provider.build_list({"limit": min(max(search_limit, 1), 200)})
-    seen = 0
-    while wanted and seen < search_limit:
-        if observe is not None and seen == 0:
-            observe.asking()
-        response = yield from send(ctx, request)
-        page = provider.parse_list(response)
-        if observe is not None and seen == 0:
-            observe.saw(response, page)
+    params = {"limit": min(max(search_limit, 1), 200)}
+    pages = Pages(ctx, provider, params, max_items=search_limit, observe=observe)
+    while wanted and (page := (yield from pages.next())) is not None:
         for item in page.transcripts:
             if item.audio_url in wanted:
                 wanted.discard(item.audio_url)
                 found[item.audio_url] = item.id
-        seen += len(page.transcripts)
-        older = page.page_details.prev_url if page.page_details else None
-        if not page.transcripts or not older:
-            break
-        request = provider.build_list_page(older)
     return found
 
 
@@ -378,14 +367,6 @@ def delete(ctx: FlowContext, provider: Provider, transcript_id: str) -> Flow[Tra
     return provider.parse_transcript(response, transcript_id=transcript_id)
 
 
-def list_page(
-    ctx: FlowContext, provider: Provider, params: Mapping[str, Any] | None, page_url: str | None
-) -> Flow[TranscriptList]:
-    request = provider.build_list_page(page_url) if page_url else provider.build_list(params or {})
-    response = yield from send(ctx, request)
-    return provider.parse_list(response)
-
-
 def _completed(ctx: FlowContext, provider: Provider, transcript_id: str) -> Flow[Transcript]:
     transcript = yield from get(ctx, provider, transcript_id)
     if provider.job_state(transcript) is not JobState.COMPLETED:
@@ -482,11 +463,3 @@ def redacted_audio_url(ctx: FlowContext, provider: Provider, transcript_id: str)
             transcript_id=transcript_id,
         )
     return parsed.redacted_audio_url
-
-
-def lemur(
-    ctx: FlowContext, provider: Provider, method: str, path: str, body: Any = None
-) -> Flow[Any]:
-    """Send one LeMUR request and return its decoded JSON (parsed by the caller's model)."""
-    response = yield from send(ctx, provider.build_lemur(method, path, body))
-    return response.json()

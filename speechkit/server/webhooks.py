@@ -20,19 +20,32 @@ __all__ = ["deliver"]
 
 logger = logging.getLogger("speechkit.server")
 
+#: Deliveries in flight at once per event loop; the others wait their turn here.
+MAX_DELIVERIES = 32
+
 #: One client per event loop, so thousands of deliveries share connections (a client per
-#: delivery costs a TLS context each, enough to slow a busy server).
-_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
-    weakref.WeakKeyDictionary()
-)
+#: delivery costs a TLS context each, enough to slow a busy server), and a semaphore that keeps
+#: the client's pool short: httpcore's pool scans every queued request against every
+#: connection whenever one is assigned, so thousands of deliveries queued in it (2,000 jobs
+#: ending within seconds) took most of the server's loop and delayed its own answers past the
+#: clients' timeouts. Waiting for a turn does not count against ``http_timeout``.
+_CLIENTS: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, asyncio.Semaphore]
+] = weakref.WeakKeyDictionary()
 
 
-def _client() -> httpx.AsyncClient:
+def _client() -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
     loop = asyncio.get_running_loop()
-    client = _CLIENTS.get(loop)
-    if client is None:
-        client = _CLIENTS[loop] = httpx.AsyncClient()
-    return client
+    found = _CLIENTS.get(loop)
+    if found is None:
+        limits = httpx.Limits(
+            max_connections=MAX_DELIVERIES, max_keepalive_connections=MAX_DELIVERIES
+        )
+        found = _CLIENTS[loop] = (
+            httpx.AsyncClient(limits=limits),
+            asyncio.Semaphore(MAX_DELIVERIES),
+        )
+    return found
 
 
 async def deliver(
@@ -51,10 +64,11 @@ async def deliver(
     """
     headers = dict([header]) if header else {}
     body = {"transcript_id": transcript_id, "status": status}
+    client, turn = _client()
     try:
-        async with asyncio.timeout(http_timeout):
+        async with turn, asyncio.timeout(http_timeout):
             response = await fetch(
-                _client(), "POST", url, policy, what="webhook_url", json=body, headers=headers
+                client, "POST", url, policy, what="webhook_url", json=body, headers=headers
             )
             await response.aclose()
     except (httpx.HTTPError, UrlRefused, TimeoutError) as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -182,3 +183,48 @@ def test_two_processes_on_one_ledger_create_each_job_once(server: Any, tmp_path:
     assert ids[0] == ids[1]  # both return every input, the same jobs
     assert len(set(ids[0])) == len(paths)
     assert _jobs_created(server.base_url) - before == len(paths)  # each job made once
+
+
+class _InterruptedOnce:
+    """A connection whose first ``BEGIN IMMEDIATE`` succeeds and then raises
+    KeyboardInterrupt, as Ctrl-C does when it lands while SQLite takes the write lock (Python
+    raises it as the C call returns)."""
+
+    def __init__(self, db: Any) -> None:
+        self._db = db
+        self.fired = False
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        result = self._db.execute(sql, *args)
+        if sql == "BEGIN IMMEDIATE" and not self.fired:
+            self.fired = True
+            raise KeyboardInterrupt
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._db, name)
+
+
+@pytest.mark.parametrize("step", ["claim", "created"])
+def test_ctrl_c_during_begin_leaves_no_transaction_open(
+    tmp_path: Path, step: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = Ledger(tmp_path / "l.db")
+    [entry] = ledger.claim(["a"], "opts")
+    assert entry is None
+    conn = _InterruptedOnce(ledger._db())
+    monkeypatch.setattr(ledger, "_db", lambda: conn)
+    write = {
+        "claim": lambda: ledger.claim(["b"], "opts"),
+        "created": lambda: ledger.created("a", "opts", "job-1"),
+    }[step]
+    with pytest.raises(KeyboardInterrupt):
+        write()
+    assert conn.fired
+    assert not conn.in_transaction
+    # Another process can take the write lock at once (it was not kept by the interrupt).
+    other = sqlite3.connect(tmp_path / "l.db", timeout=0, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("ROLLBACK")
+    other.close()
+    ledger.release_all()  # what the CLI does at Ctrl-C (it raised "transaction within")

@@ -121,3 +121,58 @@ def test_a_lost_delivery_is_caught_by_the_fallback_sweep(server: LocalServer, cl
         group = t.transcribe_group([url] * 3, webhook=receiver)
     assert group.ok
     assert receiver.deliveries == 0
+
+
+class _SlowReceiver(WebhookReceiver):
+    """Counts the deliveries it is handling at once; each takes a moment."""
+
+    def __init__(self) -> None:
+        super().__init__(fallback_interval=600)
+        self.handling = 0
+        self.most = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            self.handling += 1  # one event loop: no lock needed
+            self.most = max(self.most, self.handling)
+            try:
+                await asyncio.sleep(0.02)
+                await super().__call__(scope, receive, send)
+            finally:
+                self.handling -= 1
+        else:
+            await super().__call__(scope, receive, send)
+
+
+def test_the_server_delivers_a_burst_a_few_at_a_time_and_loses_none() -> None:
+    # 2,000 jobs ending within seconds once queued thousands of deliveries in one connection
+    # pool, whose scans took the server's loop: its own answers came too late and deliveries
+    # timed out waiting. Now a few go at a time, and waiting does not count against the timeout.
+    from speechkit.server import webhooks
+    from speechkit.server.security import OutboundPolicy
+
+    burst = 4 * webhooks.MAX_DELIVERIES
+    with _SlowReceiver() as hook:
+        url = hook.start()
+        fields = hook.config_fields()
+        header = (fields["webhook_auth_header_name"], fields["webhook_auth_header_value"])
+
+        async def deliver_all() -> list[int | None]:
+            return await asyncio.gather(
+                *(
+                    webhooks.deliver(
+                        url,
+                        transcript_id=f"job-{i}",
+                        status="completed",
+                        header=header,
+                        http_timeout=30,
+                        policy=OutboundPolicy(allow_private=True),
+                    )
+                    for i in range(burst)
+                )
+            )
+
+        codes = asyncio.run(deliver_all())
+    assert codes == [200] * burst
+    assert hook.deliveries == burst
+    assert 1 < hook.most <= webhooks.MAX_DELIVERIES
