@@ -7,7 +7,7 @@ multiplication or addition of that integer works on every sample in C), and byte
 slicing/``bytes.translate`` for conversions. ``stream_file`` of ten minutes of 44.1 kHz stereo audio
 takes well under a second of CPU.
 
-The microphone source needs the optional ``mic`` extra (``pip install 'speechkit[mic]'``).
+The microphone source needs the optional ``mic`` extra (``pip install 'speechkit-stt[mic]'``).
 """
 
 from __future__ import annotations
@@ -326,7 +326,7 @@ def _iter_decoded_blocks(
     except ImportError as err:
         raise ConfigurationError(
             f"{name!r} is not a PCM WAV file ({why_not_wav}); reading other audio formats "
-            f"({SUPPORTED_FORMATS}) needs the soundfile library: pip install 'speechkit[server]'"
+            f"({SUPPORTED_FORMATS}) needs the soundfile library: pip install 'speechkit-stt[server]'"
         ) from err
     try:
         sound = soundfile.SoundFile(name)
@@ -462,7 +462,7 @@ def microphone_stream(
         import sounddevice
     except ImportError as err:
         raise ConfigurationError(
-            "microphone_stream() needs the optional 'mic' extra: pip install 'speechkit[mic]' "
+            "microphone_stream() needs the optional 'mic' extra: pip install 'speechkit-stt[mic]' "
             "(it installs sounddevice)."
         ) from err
     frames = max(1, sample_rate * chunk_ms // 1000)

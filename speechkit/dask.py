@@ -1,4 +1,4 @@
-"""Transcribe many files on a Dask cluster: ``pip install "speechkit[dask]"``.
+"""Transcribe many files on a Dask cluster: ``pip install "speechkit-stt[dask]"``.
 
 :func:`transcribe_files` splits the files into batches and runs each batch as one
 ``transcribe_group`` on a worker, with three guarantees that hold across machines:
@@ -106,7 +106,7 @@ def transcribe_files(
         from distributed import Semaphore
     except ImportError as err:
         raise InvalidInputError(
-            'speechkit.dask needs Dask distributed: pip install "speechkit[dask]"'
+            'speechkit.dask needs Dask distributed: pip install "speechkit-stt[dask]"'
         ) from err
     if batch_size < 1 or max_batches < 1:
         raise InvalidInputError("batch_size and max_batches must be >= 1.")

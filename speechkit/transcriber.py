@@ -114,7 +114,7 @@ class Transcriber(TranscriberBase):
 
     Args:
         provider: ``"assemblyai"`` (default), ``"aiml"``, ``"local"`` (starts the embedded
-            offline server; needs ``speechkit[server]``) or a Provider instance.
+            offline server; needs ``speechkit-stt[server]``) or a Provider instance.
         api_key: The provider's key. Defaults to the ``ASSEMBLYAI_API_KEY`` environment variable
             (``AIML_API_KEY`` for AIML), then ``speechkit.settings.api_key``.
         base_url: The API's base URL. Defaults to ``ASSEMBLYAI_BASE_URL`` (``AIML_API_BASE`` for
@@ -131,7 +131,7 @@ class Transcriber(TranscriberBase):
         http_client: An ``httpx.Client`` to send with (proxies, custom TLS). You keep
             ownership: ``close()`` does not close it.
         engine: The recognizer of ``provider="local"``: ``"offline"`` (the default: Whisper
-            when ``speechkit[whisper]`` is installed, else pocketsphinx), ``"whisper"``,
+            when ``speechkit-stt[whisper]`` is installed, else pocketsphinx), ``"whisper"``,
             ``"pocketsphinx"`` or ``"fixed"``. An error with any other provider.
         retry: A :class:`~speechkit.RetryPolicy`: how many retries and how long to wait between
             them (what may be retried is fixed: see docs/errors.md).

@@ -2,7 +2,7 @@
 
 A :class:`WebhookReceiver` is a small ASGI app. Mount it in your web app (any ASGI server:
 uvicorn, hypercorn, Starlette/FastAPI ``app.mount("/speechkit-hook", receiver)``) or start it on
-its own (:meth:`WebhookReceiver.start`, needs ``speechkit[server]``), then pass it to a group::
+its own (:meth:`WebhookReceiver.start`, needs ``speechkit-stt[server]``), then pass it to a group::
 
     receiver = WebhookReceiver("https://example.com/speechkit-hook", secret="...")
     app.mount("/speechkit-hook", receiver)
@@ -166,12 +166,12 @@ class WebhookReceiver:
     # -- serving it on its own ---------------------------------------------------------------
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve this receiver on its own (a uvicorn server in a daemon thread); returns the URL
-        (also set as :attr:`url` unless one was given). Needs ``speechkit[server]``."""
+        (also set as :attr:`url` unless one was given). Needs ``speechkit-stt[server]``."""
         try:
             import uvicorn
         except ImportError as err:  # pragma: no cover - the extra is installed in tests
             raise InvalidInputError(
-                'WebhookReceiver.start() needs uvicorn: pip install "speechkit[server]"'
+                'WebhookReceiver.start() needs uvicorn: pip install "speechkit-stt[server]"'
             ) from err
         # Bound here, so a port in use is a clear error in the caller's thread, not a uvicorn
         # log line and a dead thread.

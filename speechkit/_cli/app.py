@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
         "file", nargs="?", metavar="FILE", help="an audio file: WAV, FLAC, OGG or MP3"
     )
     stream.add_argument(
-        "--mic", action="store_true", help='the microphone (needs "speechkit[mic]"); Ctrl-C ends'
+        "--mic", action="store_true", help='the microphone (needs "speechkit-stt[mic]"); Ctrl-C ends'
     )
     stream.add_argument(
         "--realtime",
@@ -216,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser(
         "serve",
-        help='run the local speech server (needs "speechkit[server]"); speechkit serve --help',
+        help='run the local speech server (needs "speechkit-stt[server]"); speechkit serve --help',
         add_help=False,
     )
     serve.add_argument("serve_arguments", nargs=argparse.REMAINDER)
@@ -228,7 +228,7 @@ def _serve(arguments: list[str]) -> int:
         from speechkit.server.cli import main as serve
     except ImportError as err:
         print(
-            f'speechkit: error: serve needs the server extra: pip install "speechkit[server]" '
+            f'speechkit: error: serve needs the server extra: pip install "speechkit-stt[server]" '
             f"({err})",
             file=sys.stderr,
         )

@@ -61,7 +61,7 @@ def add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool) -
         "--local",
         action="store_true",
         default=default(False),
-        help='start the embedded local server for this command (needs "speechkit[server]")',
+        help='start the embedded local server for this command (needs "speechkit-stt[server]")',
     )
     group.add_argument(
         "--local-engine",
@@ -197,7 +197,7 @@ def _start_local_server(engine: str) -> LocalServer:
         from speechkit.server.runner import LocalServer
     except ImportError as err:
         raise CLIError(
-            f'--local needs the local server: pip install "speechkit[server]" ({err})', AUTH
+            f'--local needs the local server: pip install "speechkit-stt[server]" ({err})', AUTH
         ) from err
     server = LocalServer(engine=engine)
     try:
@@ -222,7 +222,7 @@ def connect(args: argparse.Namespace) -> Iterator[Connection]:
     api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
     server: LocalServer | None = None
     if local:
-        # "offline" is Whisper when speechkit[whisper] is installed, else pocketsphinx.
+        # "offline" is Whisper when speechkit-stt[whisper] is installed, else pocketsphinx.
         server = _start_local_server("offline" if args.local_engine == "offline" else "fixed")
     try:
         base_url = server.base_url if server is not None else args.base_url

@@ -9,7 +9,6 @@ import inspect
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from importlib import metadata
 from typing import Any, Literal
 
 from typing_extensions import Unpack
@@ -44,6 +43,7 @@ from speechkit._settings import (
     resolve_api_key,
     settings,
 )
+from speechkit._version import __version__
 from speechkit.errors import (
     ConfigurationError,
     InvalidInputError,
@@ -79,15 +79,10 @@ CLOSE_TIMEOUT = 1.0
 MAX_MESSAGE_BYTES = 1 << 20
 
 
-def _user_agent() -> str:
-    try:
-        version = metadata.version("speechkit")
-    except metadata.PackageNotFoundError:  # pragma: no cover - running from a checkout
-        version = "0"
-    return f"speechkit-python/{version}"
-
-
-USER_AGENT = _user_agent()
+#: Sent on every handshake and token request. The version is speechkit's own: the installed
+#: distributions table has no "speechkit" of ours (the distribution is speechkit-stt), and may
+#: have an unrelated project of that name.
+USER_AGENT = f"speechkit-python/{__version__}"
 
 
 class RedactingLogger(logging.LoggerAdapter[logging.Logger]):

@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--engine",
         default="offline",
         help="engine name: whisper, pocketsphinx, fixed, or offline (the default: whisper when "
-        "speechkit[whisper] is installed, else pocketsphinx)",
+        "speechkit-stt[whisper] is installed, else pocketsphinx)",
     )
     parser.add_argument(
         "--workers", type=_positive_int, help="batch worker processes (whisper, pocketsphinx)"

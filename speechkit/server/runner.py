@@ -176,7 +176,7 @@ class LocalServer:
         host: interface to bind (loopback by default).
         port: port to bind; 0 lets the OS choose a free one.
         engine: an engine name for :func:`speechkit.engines.create_engine` (``"offline"``, the
-            default: Whisper when ``speechkit[whisper]`` is installed, else pocketsphinx;
+            default: Whisper when ``speechkit-stt[whisper]`` is installed, else pocketsphinx;
             ``"whisper"``, ``"pocketsphinx"``, ``"fixed"``), or an
             :class:`~speechkit.engines.base.Engine`. A server
             closes engines it created; an engine you pass in stays yours to close.
