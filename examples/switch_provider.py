@@ -4,7 +4,7 @@ Usage::
 
     ASSEMBLYAI_API_KEY=... python examples/switch_provider.py assemblyai [AUDIO]
     AIML_API_KEY=...       python examples/switch_provider.py aiml [AUDIO] [MODEL]
-    python examples/switch_provider.py local [AUDIO] [MODEL]   # offline, needs speechkit-stt[server]
+    python examples/switch_provider.py local [AUDIO] [MODEL]  # offline: the server extra
 
 ``AUDIO`` is a URL or a local file (default: a public sample). ``MODEL`` picks the AIML model
 (default ``nova-3``); with ``local`` it makes the local server answer AIML-style.

@@ -326,7 +326,8 @@ def _iter_decoded_blocks(
     except ImportError as err:
         raise ConfigurationError(
             f"{name!r} is not a PCM WAV file ({why_not_wav}); reading other audio formats "
-            f"({SUPPORTED_FORMATS}) needs the soundfile library: pip install 'speechkit-stt[server]'"
+            f"({SUPPORTED_FORMATS}) needs the soundfile library: "
+            "pip install 'speechkit-stt[server]'"
         ) from err
     try:
         sound = soundfile.SoundFile(name)

@@ -66,4 +66,5 @@ def test_the_wrong_hint_patterns_do_catch_what_they_are_for() -> None:
 def test_the_user_agent_reports_this_package_version_not_another_distribution() -> None:
     # The version comes from speechkit itself: asking the installed-distributions table for
     # "speechkit" would find the unrelated project where both are installed.
-    assert USER_AGENT == f"speechkit-python/{speechkit.__version__}"
+    expected = f"speechkit-python/{speechkit.__version__}"
+    assert expected == USER_AGENT

@@ -163,7 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
         "file", nargs="?", metavar="FILE", help="an audio file: WAV, FLAC, OGG or MP3"
     )
     stream.add_argument(
-        "--mic", action="store_true", help='the microphone (needs "speechkit-stt[mic]"); Ctrl-C ends'
+        "--mic",
+        action="store_true",
+        help='the microphone (needs "speechkit-stt[mic]"); Ctrl-C ends',
     )
     stream.add_argument(
         "--realtime",
