@@ -270,7 +270,7 @@ class _ShellBase:
         logger.debug(
             'HTTP Request: %s %s "%d" (%.0f ms)',
             request.method.upper(),
-            response.url,
+            Redactor(self._secrets).url(response.url),  # a signed URL's signature is a secret
             response.status_code,
             (time.monotonic() - started) * 1000,
         )

@@ -56,7 +56,10 @@ def test_transport_errors_show_the_full_url_too() -> None:
     assert str(info.value).startswith(f"GET {BASE}/v2/transcript?limit=3: could not connect")
 
 
-def test_credentials_in_the_url_are_masked(tmp_path: Path) -> None:
+def test_credentials_in_the_url_are_masked(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG", logger="speechkit")
     signed = "https://cdn.example/r.mp3?X-Amz-Expires=60&X-Amz-Signature=s3cr3tsig"
 
     def handle(request: httpx.Request) -> httpx.Response:
@@ -72,6 +75,8 @@ def test_credentials_in_the_url_are_masked(tmp_path: Path) -> None:
     assert "GET https://cdn.example/r.mp3?X-Amz-Expires=60&X-Amz-Signature=***" in message
     assert "s3cr3tsig" not in message
     assert "s3cr3tsig" not in info.value.response.url
+    assert "cdn.example/r.mp3" in caplog.text  # the request was logged...
+    assert "s3cr3tsig" not in caplog.text  # ...without the signature
 
 
 def test_a_password_in_the_base_url_is_masked() -> None:
