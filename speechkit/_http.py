@@ -99,9 +99,17 @@ class _ShellBase:
         self._deadline_seconds = timeout
         self._max_response_bytes = max_response_bytes
         self._in_flight = InFlight(max_in_flight)
-        # Pool sized to the in-flight cap: requests queue in speechkit, never in httpcore.
+        # Pool sized to the in-flight cap: requests queue in speechkit, never in httpcore. Every
+        # connection may be kept alive: a pool with fewer keep-alive slots closes "surplus" idle
+        # connections, and httpcore's sync pool (1.0.9) can close one it has just handed to
+        # another thread's request (encode/httpcore#1110), which then fails with EBADF or hangs
+        # until its timeout (seen once in 2,000 creates from 64 threads). Idle connections are
+        # dropped after 4 s, before servers that close them after 5 s (uvicorn, so the local
+        # server) do: reusing one the server is closing resets a create, which is not resent.
         self._limits = httpx.Limits(
-            max_connections=max_in_flight, max_keepalive_connections=min(20, max_in_flight)
+            max_connections=max_in_flight,
+            max_keepalive_connections=max_in_flight,
+            keepalive_expiry=4.0,
         )
         self._secrets = tuple(auth_headers.values())
         self._lock = threading.Lock()
