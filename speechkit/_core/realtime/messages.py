@@ -77,7 +77,7 @@ def _parse(session: RealtimeSession, text: str) -> WireMessage | None:
     # is not a valid Turn after all, goes through the adapter, which says what is wrong.
     if session.options.protocol == "v3" and '"Turn"' in text:
         try:
-            return V3Turn.model_validate_json(text)
+            return V3Turn.from_json_bytes(text.encode())  # keeps the exact JSON for .raw
         except ValueError:
             pass
     return session.adapter.parse(text)
