@@ -254,7 +254,7 @@ def test_other_formats_need_soundfile_and_say_which_extra(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "soundfile", None)
-    with pytest.raises(ConfigurationError, match=r"not a PCM WAV file.*speechkit\[server\]"):
+    with pytest.raises(ConfigurationError, match=r"not a PCM WAV file.*speechkit-stt\[server\]"):
         list(audio.stream_file(EXAMPLES / "sample.flac"))
 
 
@@ -307,7 +307,7 @@ def test_iter_chunks_recuts_any_pieces() -> None:
 
 def test_microphone_needs_the_mic_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "sounddevice", None)
-    with pytest.raises(ConfigurationError, match=r"speechkit\[mic\]"):
+    with pytest.raises(ConfigurationError, match=r"speechkit-stt\[mic\]"):
         audio.microphone_stream()
 
 
