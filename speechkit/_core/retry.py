@@ -48,7 +48,9 @@ __all__ = [
     "RetryPolicy",
     "backoff_delay",
     "body_rewindable",
+    "client_close_retryable",
     "close_code_retryable",
+    "connect_failure_retryable",
     "error_retryable",
     "exception_retryable",
     "handshake_retryable",
@@ -128,6 +130,23 @@ def close_code_retryable(code: int | None) -> bool:
     if code in _FATAL_RFC_CLOSE_CODES:
         return False
     return not 3000 <= code <= 4999
+
+
+def client_close_retryable() -> bool:
+    """Whether reconnecting may help after the *client* closed a realtime connection because the
+    server broke the protocol on it (1002 a malformed frame, 1007 invalid UTF-8, 1009 a message
+    too big, whatever code the websocket library chose): yes. The fault is in what that
+    connection carried, not in what was sent, so a new connection may work; each such drop
+    counts toward ``max_retries``, so a server that always does it is given up on. (The same
+    codes *received* from a server are fatal: :func:`close_code_retryable`.)"""
+    return True
+
+
+def connect_failure_retryable() -> bool:
+    """Whether a realtime websocket that could not be opened (refused, reset or timed out before
+    the upgrade was answered; no HTTP status) may be tried again: yes, like a connect error in
+    :func:`error_retryable`, nothing started. Attempts are bounded by ``max_retries``."""
+    return True
 
 
 def body_rewindable(request: Request) -> bool:

@@ -21,6 +21,11 @@ from speechkit._core.realtime import (
     backoff_delay,
 )
 from speechkit._core.realtime_protocol import RealtimeOptions
+from speechkit._core.retry import (
+    client_close_retryable,
+    close_code_retryable,
+    connect_failure_retryable,
+)
 from speechkit.errors import InvalidInputError, RealtimeConnectionError, RealtimeError
 from speechkit.models.realtime import (
     ErrorEvent,
@@ -256,6 +261,43 @@ def test_close_code_decides_reconnect_or_fail(
         assert closed.error is event.error
         with pytest.raises(RealtimeError, match="failed"):
             sim.session.send_audio(pcm(100), sim.now)
+
+
+@pytest.mark.parametrize("code", [1002, 1007, 1009])
+def test_a_close_the_client_makes_for_a_bad_server_frame_reconnects_as_the_classifier_says(
+    code: int,
+) -> None:
+    # The same codes *received* from a server are fatal; sent by the client because of the
+    # server's frames, the classifier calls them worth a new connection.
+    assert not close_code_retryable(code)
+    assert client_close_retryable()
+    sim = Sim("v3")
+    sim.open()
+    sim.session.connection_closed(sim.now, code, "bad frame", by_client=True)
+    sim.drain()
+    [event] = sim.of(ErrorEvent)
+    assert not event.fatal
+    assert event.error.code == code
+    assert event.error.retryable
+    assert sim.session.state is SessionState.WAITING_TO_RECONNECT
+    sim.reconnect("s-2")
+    assert sim.of(Reconnected)
+
+
+def test_a_connect_failure_without_a_status_is_retried_as_the_classifier_says() -> None:
+    assert connect_failure_retryable()
+    sim = Sim("v3", settings={"max_retries": 1})
+    assert isinstance(sim.step(), Connect)
+    sim.session.connect_failed(sim.now, detail="connection refused")
+    step = sim.step()
+    assert isinstance(step, Sleep)
+    while isinstance(step, Sleep):
+        sim.now += step.seconds
+        step = sim.step()
+    assert isinstance(step, Connect)
+    sim.session.connect_failed(sim.now, detail="connection refused", timed_out=True)
+    sim.step()
+    assert sim.session.state is SessionState.FAILED
 
 
 def test_fatal_close_before_begin_fails_connect_without_events() -> None:

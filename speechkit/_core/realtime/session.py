@@ -28,6 +28,7 @@ from speechkit._core.realtime_types import (
     Sleep,
     Step,
 )
+from speechkit._core.retry import client_close_retryable, connect_failure_retryable
 from speechkit.errors import RealtimeError
 from speechkit.models.realtime import (
     ErrorEvent,
@@ -127,7 +128,8 @@ class RealtimeSession(SessionCore):
             retryable, meaning = handshake_status(status)
             message = f"HTTP {status}: {meaning}"
         else:
-            retryable, message = True, "timed out" if timed_out else self._redact(detail)
+            retryable = connect_failure_retryable()
+            message = "timed out" if timed_out else self._redact(detail)
         self.policy.update_last("failed", message)
         self._attempt_failed(now, message, code=status, retryable=retryable)
 
@@ -163,10 +165,10 @@ class RealtimeSession(SessionCore):
                 f"The realtime server sent {meaning}; the client closed the connection with "
                 f"code {code}{detail}.",
                 code=code,
-                retryable=True,
+                retryable=client_close_retryable(),
             )
             self._events.append(ErrorEvent(error=error, fatal=False))
-            info = CloseCodeInfo(code, f"the server sent {meaning}", True)
+            info = CloseCodeInfo(code, f"the server sent {meaning}", error.retryable)
         self._socket_open = False
         self._disconnect = None
         self._out.clear()
