@@ -418,6 +418,42 @@ def test_connections_that_open_then_close_at_once_use_up_max_retries(code: int |
     assert "max_retries=3" in str(error)
 
 
+NOT_WORK = {
+    "error": json.dumps({"type": "Error", "error": "internal failure", "error_code": 3005}),
+    "heartbeat": json.dumps({"type": "Heartbeat", "total_audio_received_ms": 5}),
+    "warning": json.dumps({"type": "Warning", "warning": "slow down", "warning_code": 1}),
+    "unknown": json.dumps({"type": "BrandNew"}),
+}
+
+
+@pytest.mark.parametrize("message", sorted(NOT_WORK))
+def test_messages_that_are_not_transcripts_do_not_reset_the_retry_count(message: str) -> None:
+    """A server that begins, sends an error (or a heartbeat) and drops, on every connection."""
+    sim = Sim("v3", settings={"max_retries": 2})
+    sim.open()
+    connections = 1
+    while True:
+        sim.receive(NOT_WORK[message])
+        sim.drop(1011)
+        step = sim.step()
+        while isinstance(step, Sleep):
+            sim.now += step.seconds
+            step = sim.step()
+        if not isinstance(step, Connect):
+            break
+        assert connections < 10, "reconnects forever"
+        connections += 1
+        sim.session.connected(sim.now)
+        sim.receive(v3_begin(f"s-{connections}"))
+    assert isinstance(step, Finished)
+    assert connections == 3  # the first connection and max_retries=2 retries
+    assert sim.session.state is SessionState.FAILED
+    error = sim.session.error
+    assert isinstance(error, RealtimeError)
+    assert error.code == 1011
+    assert "max_retries=2" in str(error)
+
+
 def test_a_long_quiet_connection_counts_as_working() -> None:
     sim = Sim("v3", settings={"max_retries": 1})
     sim.open()

@@ -114,9 +114,24 @@ def test_protocol_violations_carry_the_close_code_and_the_session_reconnects(
     assert closes[0].error is None
 
 
-@pytest.mark.parametrize("action", [("close", 1000), ("close", 1011), ("abort",)])
-def test_a_server_that_drops_every_session_at_once_runs_out_of_retries(action: Any) -> None:
-    script = [("send", v3_begin()), action]
+HEARTBEAT = json.dumps({"type": "Heartbeat", "total_audio_received_ms": 5})
+SERVER_ERROR = json.dumps({"type": "Error", "error": "internal failure"})
+
+
+@pytest.mark.parametrize(
+    ("before", "action"),
+    [
+        (None, ("close", 1000)),
+        (None, ("close", 1011)),
+        (None, ("abort",)),
+        (HEARTBEAT, ("close", 1011)),  # a heartbeat or an error is not work: no fresh count
+        (SERVER_ERROR, ("close", 1011)),
+    ],
+)
+def test_a_server_that_drops_every_session_at_once_runs_out_of_retries(
+    before: str | None, action: Any
+) -> None:
+    script = [("send", v3_begin()), *([("send", before)] if before else []), action]
     with HostileServer([script] * 20) as server:
         closes: list[SessionClosed] = []
         transcriber = RealtimeTranscriber(

@@ -47,6 +47,9 @@ logger = logging.getLogger("speechkit.realtime")
 #: What a parser or a handler raises on input it cannot take.
 UNREADABLE = (ValueError, RecursionError, OverflowError, TypeError)
 
+#: The messages that show a connection works (transcribes): only they reset the retry count.
+TRANSCRIPTS = (V3Turn, V2PartialTranscript, V2FinalTranscript)
+
 
 def receive(session: RealtimeSession, text: str, now: float) -> None:
     """Parse ``text`` and apply it to ``session``."""
@@ -60,11 +63,14 @@ def receive(session: RealtimeSession, text: str, now: float) -> None:
         if session.state in LIVE:
             session.emit(_server_message(session, None, json.loads(text)))
         return
-    if not isinstance(parsed, V2SessionBegins | V3Begin) and session.state in (
+    if isinstance(parsed, TRANSCRIPTS) and session.state in (
         SessionState.OPEN,
         SessionState.TERMINATING,
     ):
-        session.policy.delivered()  # this connection is doing work: its drop starts a new count
+        # This connection transcribes: its drop starts a new count. Errors, warnings and
+        # heartbeats do not count, or a server that fails the same way on every connection
+        # would be reconnected to forever.
+        session.policy.delivered()
     try:
         _route(session, parsed, now)
     except UNREADABLE as err:

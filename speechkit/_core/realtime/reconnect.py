@@ -6,9 +6,10 @@ Pure: the clock is a ``now`` argument and the jitter source is injected.
 
 The count: ``max_retries`` attempts in a row may fail, where a failure is a refused or timed out
 connection, a token provider error worth retrying, or a connection that ended *before it
-delivered anything* (a message after the session began, or :data:`STABLE_CONNECTION_SECONDS`
-open). So a server that begins every session and drops it at once runs out of retries instead
-of being reconnected to forever; a session that works is never limited by it.
+delivered anything* (a transcript after the session began, or :data:`STABLE_CONNECTION_SECONDS`
+open; errors, warnings and heartbeats do not count). So a server that begins every session and
+drops it at once runs out of retries instead of being reconnected to forever; a session that
+works is never limited by it.
 """
 
 from __future__ import annotations
@@ -138,7 +139,7 @@ class ReconnectPolicy:
         return attempts
 
     def delivered(self) -> None:
-        """The open connection received a message after its begin: it works."""
+        """The open connection delivered a transcript after its begin: it works."""
         self._delivered = True
 
     def dropped(self, now: float) -> Outcome:
