@@ -86,7 +86,8 @@ class UpdatePlan:
 
 
 def _dumps(message: Mapping[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"))
+    # NaN and infinities are not JSON: the option checks refuse them, and this is the backstop.
+    return json.dumps(message, separators=(",", ":"), allow_nan=False)
 
 
 _PLAIN = Option("", "string", "")

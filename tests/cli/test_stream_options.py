@@ -43,6 +43,8 @@ def test_flags_and_option_pairs_become_table_options() -> None:
         (["--word-boost", "x"], "word_boost is a v2 option"),
         (["--option", "mode=fastest"], "mode: 'fastest' is not a value speechkit knows"),
         (["--option", "max_speakers=11"], "max_speakers must be <= 10"),
+        (["--option", "vad_threshold=NaN"], "vad_threshold must be a finite number"),
+        (["--option", "vad_threshold=-Infinity"], "vad_threshold must be a finite number"),
         (["--speech-model", "u3-rt-pr"], "Did you mean 'u3-rt-pro'"),
         (["--option", "novalue"], "KEY=VALUE"),
         (["--option", "vad_treshold=0.5"], "did you mean 'vad_threshold'"),

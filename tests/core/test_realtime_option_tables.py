@@ -326,6 +326,23 @@ def test_client_and_server_refuse_the_same_out_of_range_value(row: Option) -> No
         assert found == problems(row, value)
 
 
+NUMBER_ROWS = [r for r in (*V2_ROWS, *V3_ROWS) if r.kind == "number"]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")], ids=repr)
+@pytest.mark.parametrize("row", NUMBER_ROWS, ids=lambda r: r.name)
+def test_numbers_must_be_finite_for_client_and_server(row: Option, bad: float) -> None:
+    """NaN and infinities are not JSON: a live update with one ends the session (3006)."""
+    assert NUMBER_ROWS
+    with pytest.raises(InvalidInputError, match=f"{row.name} must be a finite number"):
+        RealtimeOptions(protocol=row.protocol, **{row.name: bad})  # type: ignore[arg-type]
+    table = V2_OPTIONS if row.protocol == "v2" else V3_OPTIONS
+    if row.wire != "message":  # the local server refuses what json.loads reads as NaN too
+        _, found = check_query(table, {row.name: json.dumps(bad)})
+        assert [p for p in found if "must be a finite number" in p] == found
+        assert found
+
+
 def test_markdown_tables_in_the_docs_are_current() -> None:
     page = (ROOT / "docs" / "realtime.md").read_text()
     for tag, rows in (("v3", V3_ROWS), ("v2", V2_ROWS)):

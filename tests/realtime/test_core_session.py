@@ -690,6 +690,22 @@ def test_update_options_sends_what_can_change_and_reconnects_for_the_rest() -> N
         sim.session.update_options(sim.now, colour="blue")
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")], ids=repr)
+def test_update_options_refuses_numbers_json_cannot_carry(bad: float) -> None:
+    sim = Sim("v3")
+    sim.open()
+    with pytest.raises(InvalidInputError, match="end_of_turn_confidence_threshold must be a fin"):
+        sim.session.update_options(sim.now, end_of_turn_confidence_threshold=bad)
+    sim.drain()
+    assert sim.json_sent() == []  # nothing half-sent
+    assert sim.session.options.end_of_turn_confidence_threshold is None
+    sim.session.update_options(sim.now, end_of_turn_confidence_threshold=0.5)
+    sim.drain()
+    assert sim.json_sent() == [
+        {"type": "UpdateConfiguration", "end_of_turn_confidence_threshold": 0.5}
+    ]
+
+
 def test_v2_threshold_is_sent_live_and_after_every_begin() -> None:
     sim = Sim("v2", end_utterance_silence_threshold=300)
     sim.open()

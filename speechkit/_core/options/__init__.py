@@ -20,6 +20,7 @@ local server):
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -194,6 +195,9 @@ def type_problem(option: Option, value: Any) -> str | None:
     elif kind == "int":
         ok = _is_int(value)
     elif kind == "number":
+        if isinstance(value, float) and not math.isfinite(value):
+            # NaN and infinities are not JSON (RFC 8259): a server rejects the whole message.
+            return f"{option.name} must be a finite number."
         ok = _is_int(value) or isinstance(value, float)
     elif kind in ("string", "enum"):
         ok = isinstance(value, str)
@@ -221,7 +225,9 @@ def value_problems(option: Option, value: Any) -> list[str]:
         return []
     problems: list[str] = []
     name = option.name
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, float) and not math.isfinite(value):
+        problems.append(f"{name} must be a finite number, got {value!r}.")
+    elif isinstance(value, int | float) and not isinstance(value, bool):
         if option.minimum is not None and value < option.minimum:
             problems.append(f"{name} must be >= {_num(option.minimum)}, got {value!r}.")
         if option.maximum is not None and value > option.maximum:
