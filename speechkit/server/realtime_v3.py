@@ -387,11 +387,24 @@ _DEFAULT_MIN_TURN_SILENCE = 400  # ms, the spec's defaults
 _DEFAULT_MAX_TURN_SILENCE = 1280
 _OLD_MIN_SILENCE = "min_end_of_turn_silence_when_confident"
 
+
+def _limits(name: str) -> tuple[float, float]:
+    row = V3_OPTIONS[name]
+    if row.minimum is None or row.maximum is None:
+        raise RuntimeError(f"the v3 option table has no range for {name}")
+    return float(row.minimum), float(row.maximum)
+
+
+#: The turn settings the engine follows, with the bounds of the client's option table (one
+#: table: a value the client sends is one the server takes).
 _CONFIG_LIMITS: dict[str, tuple[float, float]] = {
-    "end_of_turn_confidence_threshold": (0.0, 1.0),
-    "min_turn_silence": (0.0, 60_000.0),
-    "max_turn_silence": (0.0, 60_000.0),
-    "vad_threshold": (0.0, 1.0),
+    name: _limits(name)
+    for name in (
+        "end_of_turn_confidence_threshold",
+        "min_turn_silence",
+        "max_turn_silence",
+        "vad_threshold",
+    )
 }
 
 

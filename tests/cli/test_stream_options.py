@@ -44,6 +44,8 @@ def test_flags_and_option_pairs_become_table_options() -> None:
         (["--option", "mode=fastest"], "mode: 'fastest' is not a value speechkit knows"),
         (["--option", "max_speakers=11"], "max_speakers must be <= 10"),
         (["--option", "vad_threshold=NaN"], "vad_threshold must be a finite number"),
+        (["--option", "min_turn_silence=-400"], "min_turn_silence must be >= 0"),
+        (["--max-turn-silence", "70000"], "max_turn_silence must be <= 60000"),
         (["--option", "vad_threshold=-Infinity"], "vad_threshold must be a finite number"),
         (["--speech-model", "u3-rt-pr"], "Did you mean 'u3-rt-pro'"),
         (["--option", "novalue"], "KEY=VALUE"),

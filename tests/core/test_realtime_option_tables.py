@@ -38,6 +38,9 @@ OWN_BOUNDS = {
     "vad_threshold": "spec prose: 0.0 to 1.0",
     "voice_focus_threshold": "a threshold, as vad_threshold",
     "noise_suppression_threshold": "the former voice_focus_threshold",
+    "min_turn_silence": "ms: not negative, at most a minute (the local server's bound)",
+    "max_turn_silence": "ms, up to a minute, as min_turn_silence",
+    "min_end_of_turn_silence_when_confident": "the former min_turn_silence",
     "interruption_delay": "milliseconds: not negative",
     "turn_left_pad_ms": "milliseconds: not negative",
     "end_utterance_silence_threshold": "asyncapi ConfigureEndUtteranceSilenceThreshold",
@@ -324,6 +327,28 @@ def test_client_and_server_refuse_the_same_out_of_range_value(row: Option) -> No
     if row.wire != "message":
         _, found = check_query(table, {row.name: str(value)})
         assert found == problems(row, value)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the former name warns
+@pytest.mark.parametrize(
+    "name", ["min_turn_silence", "max_turn_silence", "min_end_of_turn_silence_when_confident"]
+)
+def test_turn_silence_is_checked_before_anything_is_sent(name: str) -> None:
+    for bad, problem in ((-400, "must be >= 0"), (70_000, "must be <= 60000")):
+        with pytest.raises(InvalidInputError, match=f"{name} {problem}"):
+            RealtimeOptions(**{name: bad})  # type: ignore[arg-type]
+    options = RealtimeOptions(max_turn_silence=900)
+    with pytest.raises(InvalidInputError, match="max_turn_silence must be >= 0"):
+        options.replace(max_turn_silence=-1)
+
+
+def test_the_local_server_takes_its_turn_limits_from_the_table() -> None:
+    from speechkit.server import realtime_v3 as server
+
+    assert set(server._CONFIG_LIMITS) >= {"min_turn_silence", "max_turn_silence"}
+    for name, limits in server._CONFIG_LIMITS.items():
+        row = V3_OPTIONS[name]
+        assert limits == (row.minimum, row.maximum), name
 
 
 NUMBER_ROWS = [r for r in (*V2_ROWS, *V3_ROWS) if r.kind == "number"]
