@@ -852,6 +852,28 @@ def test_the_realtime_and_batch_backoff_are_one_function() -> None:
 # ---- messages that are not transcripts -------------------------------------------------------------
 
 
+def test_a_message_that_only_mentions_turn_is_not_a_turn() -> None:
+    """Every field of a Turn has a default: a type-less message must not become an empty turn."""
+    from speechkit.models.realtime import ServerMessage
+
+    sim = Sim("v3", settings={"max_retries": 0})
+    sim.open()
+    sim.receive(json.dumps({"error": "Turn"}))
+    sim.receive(json.dumps({"status": "Turn", "turn_order": 3}))
+    sim.receive(json.dumps({"type": "Novel", "about": "Turn"}))
+    assert sim.of(Turn) == []
+    assert sim.of(PartialTranscript) == []
+    [error] = sim.of(ErrorEvent)
+    assert "reported an error: Turn" in str(error.error)
+    assert [(m.type, m.data) for m in sim.of(ServerMessage)] == [
+        ("", {"status": "Turn", "turn_order": 3}),
+        ("Novel", {"type": "Novel", "about": "Turn"}),
+    ]
+    sim.drop(1011)  # none of them was work: with max_retries=0 the session gives up
+    assert isinstance(sim.step(), Finished)
+    assert sim.session.state is SessionState.FAILED
+
+
 def test_todays_v3_messages_and_unknown_types_reach_the_application() -> None:
     from speechkit.models.realtime import (
         ServerMessage,

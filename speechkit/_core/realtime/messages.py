@@ -83,9 +83,14 @@ def _parse(session: RealtimeSession, text: str) -> WireMessage | None:
     # is not a valid Turn after all, goes through the adapter, which says what is wrong.
     if session.options.protocol == "v3" and '"Turn"' in text:
         try:
-            return V3Turn.from_json_bytes(text.encode())  # keeps the exact JSON for .raw
+            turn = V3Turn.from_json_bytes(text.encode())  # keeps the exact JSON for .raw
         except ValueError:
             pass
+        else:
+            # Every field has a default: only a message that says it is a Turn is one (not
+            # {"error": "Turn"}, nor a message of another kind that mentions "Turn").
+            if "type" in turn.model_fields_set:
+                return turn
     return session.adapter.parse(text)
 
 
