@@ -11,7 +11,6 @@ httpx (sync and async). Errors become speechkit errors; the key is sent in a hea
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -19,6 +18,7 @@ from typing import Any, Literal
 import httpx
 
 from speechkit._core.error_text import body_detail
+from speechkit._core.flow import server_message
 from speechkit._core.http import Request, Response
 from speechkit._core.redact import Redactor
 from speechkit._settings import resolve_api_key, settings
@@ -29,7 +29,7 @@ from speechkit.errors import (
     TransportError,
     status_error_class,
 )
-from speechkit.models.realtime import TemporaryToken, TokenError
+from speechkit.models.realtime import TemporaryToken
 
 from ._common import USER_AGENT, resolve_realtime_base_url
 
@@ -80,41 +80,70 @@ def _build_request(
     raise InvalidInputError(f'protocol must be "v2" or "v3", got {protocol!r}.')
 
 
-def _parse_response(request: _TokenRequest, response: httpx.Response) -> TemporaryToken:
+def _read_json(response: httpx.Response, readable: bool) -> Any:
+    """The decoded body: JSON, else the text (``None`` when empty or not readable at all)."""
+    if not readable:
+        return None
     try:
-        data = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        data = response.text or None
+        return response.json()
+    except (ValueError, UnicodeDecodeError, RecursionError):  # not JSON, or nested too deeply
+        return response.text or None
+
+
+def _parse_response(
+    request: _TokenRequest, response: httpx.Response, *, readable: bool
+) -> TemporaryToken:
+    """The token in a response, or a typed error. ``readable`` is false when the body could not
+    be decoded (a broken ``Content-Encoding``): the status still decides the error."""
+    # A server may echo the key (an error body quoting the request): never shown.
+    redactor = Redactor([request.headers.get("Authorization")])
+    data = _read_json(response, readable)
+    url = redactor.url(request.url)
+    # A token starts no billed work: asking again is always safe, so the status (and a server's
+    # x-should-retry) alone decide error.retryable.
+    neutral = Request(request.method, url, repeatable=True)
     if response.status_code >= 400:
-        message = data.get("error") if isinstance(data, dict) else data
-        if isinstance(data, dict):
-            TokenError.from_json_data(data)  # validates the documented error shape
+        # {"error": "..."}, and a gateway's {"error": {"message": "..."}} or {"message": ...}.
+        message = server_message(data) if isinstance(data, dict) else data
         headers = {k.lower(): v for k, v in response.headers.items()}
-        url = Redactor().url(request.url)
         detail = body_detail(
             message if isinstance(message, str) else None,
             data,
             headers.get("content-type", ""),
-            len(response.content),
+            len(response.content) if readable else 0,
         )
+        if not readable:
+            detail = "its body could not be decoded"
         cls = status_error_class(response.status_code)
         raise cls(
-            f"Creating a temporary {request.protocol} token ({request.method} {url}) failed "
-            f"with HTTP {response.status_code}: {detail or 'no details'}",
+            redactor.text(
+                f"Creating a temporary {request.protocol} token ({request.method} {url}) "
+                f"failed with HTTP {response.status_code}: {detail or 'no details'}"
+            ),
             status_code=response.status_code,
-            body=data,
+            body=redactor.json(data),
             request_id=response.headers.get("x-request-id"),
-            # A token starts no billed work: asking again is always safe, so the status (and a
-            # server's x-should-retry) alone decide error.retryable.
-            request=Request(request.method, url, repeatable=True),
-            response=Response(response.status_code, headers, b"", url),
+            request=neutral,
+            response=Response(response.status_code, redactor.headers(headers), b"", url),
         )
-    if not isinstance(data, dict) or not isinstance(data.get("token"), str):
-        raise TransportError("The token endpoint answered without a token.")
-    return TemporaryToken(
-        token=data["token"],
-        expires_in_seconds=data.get("expires_in_seconds"),
-        protocol=request.protocol,
+    problem = None
+    if not readable:
+        problem = "a body that could not be decoded"
+    elif not isinstance(data, dict) or not isinstance(data.get("token"), str):
+        problem = "no token"
+    else:
+        try:
+            return TemporaryToken(
+                token=data["token"],
+                expires_in_seconds=data.get("expires_in_seconds"),
+                protocol=request.protocol,
+            )
+        except ValueError:  # pydantic's ValidationError: e.g. expires_in_seconds "soon"
+            problem = "an expires_in_seconds that is not a number of seconds"
+    raise TransportError(
+        f"The token endpoint ({request.method} {url}) answered HTTP {response.status_code} "
+        f"with {problem}, not a valid token.",
+        request=neutral,
     )
 
 
@@ -150,23 +179,34 @@ def create_temporary_token(
         http_client: An ``httpx.Client`` to send with (not closed here).
 
     Raises:
-        AuthenticationError, BadRequestError, RateLimitError, ServerError: The service refused.
+        AuthenticationError, BadRequestError, RateLimitError, ServerError: The service refused
+            (``status_code``, ``retryable``; the key is masked wherever the body echoes it).
         ConnectError, RequestTimeoutError: No answer. Not retried: each request makes a token.
+        TransportError: A success status without a valid token (or a body that could not be
+            decoded).
     """
     request = _build_request(
         protocol, expires_in_seconds, max_session_duration_seconds, api_key, base_url
     )
     client = http_client or httpx.Client(timeout=timeout)
     try:
-        response = client.request(
+        outgoing = client.build_request(
             request.method, request.url, headers=request.headers, json=request.json_body
         )
+        response = client.send(outgoing, stream=True)
+        try:
+            response.read()
+            readable = True
+        except httpx.DecodingError:  # a broken gzip body: the status still tells
+            readable = False
+        finally:
+            response.close()
     except httpx.TransportError as err:
         raise _transport_error(err) from err
     finally:
         if http_client is None:
             client.close()
-    return _parse_response(request, response)
+    return _parse_response(request, response, readable=readable)
 
 
 async def create_temporary_token_async(
@@ -185,12 +225,20 @@ async def create_temporary_token_async(
     )
     client = http_client or httpx.AsyncClient(timeout=timeout)
     try:
-        response = await client.request(
+        outgoing = client.build_request(
             request.method, request.url, headers=request.headers, json=request.json_body
         )
+        response = await client.send(outgoing, stream=True)
+        try:
+            await response.aread()
+            readable = True
+        except httpx.DecodingError:  # a broken gzip body: the status still tells
+            readable = False
+        finally:
+            await response.aclose()
     except httpx.TransportError as err:
         raise _transport_error(err) from err
     finally:
         if http_client is None:
             await client.aclose()
-    return _parse_response(request, response)
+    return _parse_response(request, response, readable=readable)

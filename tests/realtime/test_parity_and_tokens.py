@@ -8,7 +8,13 @@ import json
 import httpx
 import pytest
 
-from speechkit.errors import AuthenticationError, ConnectError, InvalidInputError
+from speechkit.errors import (
+    AuthenticationError,
+    ConnectError,
+    InvalidInputError,
+    ServerError,
+    TransportError,
+)
 from speechkit.realtime import (
     AsyncRealtimeTranscriber,
     RealtimeTranscriber,
@@ -152,3 +158,85 @@ async def test_async_token() -> None:
     assert token.token == "a"
     assert seen[0].url.params["expires_in_seconds"] == "5"
     await client.aclose()
+
+
+def _answer(status: int, content: bytes, **headers: str) -> httpx.Client:
+    def respond(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(  # a stream: decoded (or not) as the client reads it
+            status,
+            stream=httpx.ByteStream(content),
+            headers={"content-type": "application/json", **headers},
+        )
+
+    return httpx.Client(transport=httpx.MockTransport(respond))
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+BROKEN_GZIP = {"content-encoding": "gzip"}
+
+
+@pytest.mark.parametrize(
+    ("content", "headers", "detail"),
+    [
+        (b'{"error": 5}', {}, "no details"),
+        (b'{"error": {"message": "busy"}}', {}, "busy"),  # a gateway's shape
+        (DEEP, {}, "the whole body is on error.body"),
+        (b"\x1f\x8b not gzip at all", BROKEN_GZIP, "could not be decoded"),
+    ],
+    ids=["number", "object", "deep", "gzip"],
+)
+def test_a_token_error_with_an_odd_body_keeps_its_status(
+    content: bytes, headers: dict[str, str], detail: str
+) -> None:
+    with pytest.raises(ServerError) as caught:
+        create_temporary_token(api_key="k-odd", http_client=_answer(503, content, **headers))
+    error = caught.value
+    assert (error.status_code, error.retryable) == (503, True)
+    assert "HTTP 503: " in str(error)
+    assert detail in str(error)
+
+
+@pytest.mark.parametrize(
+    ("content", "headers", "problem"),
+    [
+        (DEEP, {}, "no token"),
+        (b'{"token": "abc", "expires_in_seconds": "soon"}', {}, "expires_in_seconds"),
+        (b'{"token": 5}', {}, "no token"),
+        (b"\x1f\x8b not gzip at all", BROKEN_GZIP, "could not be decoded"),
+    ],
+    ids=["deep", "expires", "token type", "gzip"],
+)
+def test_a_success_without_a_valid_token_is_a_typed_error(
+    content: bytes, headers: dict[str, str], problem: str
+) -> None:
+    with pytest.raises(TransportError, match="answered HTTP 200 with") as caught:
+        create_temporary_token(api_key="k-odd", http_client=_answer(200, content, **headers))
+    assert problem in str(caught.value)
+    assert caught.value.retryable  # asking for a token again is safe
+
+
+async def test_async_token_with_a_broken_body_keeps_its_status() -> None:
+    def respond(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(502, stream=httpx.ByteStream(b"\x1f\x8b broken"), headers=BROKEN_GZIP)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(respond)) as client:
+        with pytest.raises(ServerError, match="could not be decoded") as caught:
+            await create_temporary_token_async(api_key="k", http_client=client)
+    assert caught.value.status_code == 502
+
+
+def test_a_key_echoed_by_the_token_endpoint_is_masked() -> None:
+    key = "sk-live-0123456789abcdef"
+    body = json.dumps(
+        {"error": f"Invalid API key {key}", "request": {"headers": {"authorization": key}},
+         "seen": [f"key={key}"]}
+    ).encode()  # fmt: skip
+    with pytest.raises(AuthenticationError) as caught:
+        create_temporary_token(api_key=key, http_client=_answer(401, body))
+    error = caught.value
+    assert key not in str(error)
+    assert key not in repr(error.body)
+    assert "Invalid API key ***" in str(error)
+    assert error.body["seen"] == ["key=***"]
+    assert error.status_code == 401
+    assert not error.retryable
