@@ -21,6 +21,7 @@ from speechkit._core.options import Option, deprecations, unknown_option_message
 from speechkit._core.options.realtime import normalize, problems
 from speechkit._core.options.realtime_v2 import V2_OPTIONS
 from speechkit._core.options.realtime_v3 import V3_OPTIONS
+from speechkit._core.redact import MASK, SENSITIVE_QUERY_PARAMS
 from speechkit.errors import InvalidInputError
 
 from .realtime_audio import CHUNK_LIMITS_MS, AudioFormat
@@ -183,6 +184,10 @@ class RealtimeOptions:
 
     def __repr__(self) -> str:
         shown = {k: v for k, v in self.as_dict().items() if not _secret(k) and v is not None}
+        if self.extra_params:  # the way to send an option speechkit does not know: a secret too
+            shown["extra_params"] = {
+                k: MASK if _secret_extra(k) else v for k, v in self.extra_params.items()
+            }
         return "RealtimeOptions(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
     def as_dict(self) -> dict[str, Any]:
@@ -300,3 +305,16 @@ def normalize_any(name: str, value: Any) -> Any:
 
 def _secret(name: str) -> bool:
     return any(t[name].secret for t in TABLES.values() if name in t)
+
+
+_SECRET_WORDS = ("auth", "token", "key", "secret", "password", "signature", "credential")
+
+
+def _secret_extra(name: str) -> bool:
+    """Whether an ``extra_params`` value may be a credential (not shown in ``repr``)."""
+    lowered = name.lower()
+    return (
+        _secret(name)
+        or lowered in SENSITIVE_QUERY_PARAMS
+        or any(word in lowered for word in _SECRET_WORDS)
+    )

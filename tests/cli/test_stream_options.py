@@ -45,6 +45,10 @@ def test_flags_and_option_pairs_become_table_options() -> None:
         (["--option", "max_speakers=11"], "max_speakers must be <= 10"),
         (["--option", "vad_threshold=NaN"], "vad_threshold must be a finite number"),
         (["--option", "min_turn_silence=-400"], "min_turn_silence must be >= 0"),
+        (
+            ["--option", "webhook_auth_header_value=12345"],
+            "must be a string, got a value of type int",
+        ),
         (["--max-turn-silence", "70000"], "max_turn_silence must be <= 60000"),
         (["--option", "vad_threshold=-Infinity"], "vad_threshold must be a finite number"),
         (["--speech-model", "u3-rt-pr"], "Did you mean 'u3-rt-pro'"),
@@ -63,6 +67,7 @@ def test_bad_stream_options_are_usage_errors_before_connecting(
     err = capsys.readouterr().err
     assert err.startswith("speechkit: error: ")
     assert named in err
+    assert "12345" not in err  # a secret's value is never printed
     assert err.count("\n") == 1
 
 

@@ -224,6 +224,29 @@ def test_todays_connection_parameters_are_named_options_in_the_query() -> None:
     assert "hook-secret" not in repr(options)
 
 
+@pytest.mark.parametrize("value", [982347123, b"s3cr3t-bytes", ["s3cr3t-item"]], ids=repr)
+def test_a_secret_of_the_wrong_type_is_not_printed(value: object) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        RealtimeOptions(webhook_auth_header_value=value)  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert "webhook_auth_header_value must be a string, got a value of type " in message
+    for secret in ("982347123", "s3cr3t"):
+        assert secret not in message
+
+
+def test_repr_masks_credentials_passed_through_extra_params() -> None:
+    extra = {
+        "webhook_auth_header_value": "s3cr3t-1", "access_token": "s3cr3t-2",
+        "X-Api-Key": "s3cr3t-3", "new_signing_secret": "s3cr3t-4", "new_thing": 7,
+    }  # fmt: skip
+    options = RealtimeOptions(extra_params=extra)
+    shown = repr(options)
+    assert "s3cr3t" not in shown
+    assert "'new_thing': 7" in shown  # what is not a credential stays visible for debugging
+    assert "'webhook_auth_header_value': '***'" in shown
+    assert options.extra_params["access_token"] == "s3cr3t-2"  # only the repr is masked
+
+
 @pytest.mark.parametrize(
     ("options", "match"),
     [

@@ -53,7 +53,9 @@ def problems(option: Option, value: Any) -> list[str]:
     value = normalize(option, value)
     problem = type_problem(option, value)
     if problem is not None:
-        return [f"{problem[:-1]}, got {value!r}."]
+        # A secret (webhook_auth_header_value) is never printed, even of the wrong type.
+        got = f"a value of type {type(value).__name__}" if option.secret else repr(value)
+        return [f"{problem[:-1]}, got {got}."]
     return value_problems(option, value)
 
 
