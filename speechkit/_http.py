@@ -130,7 +130,11 @@ class _ShellBase:
         """``METHOD url`` for an error: the whole URL requested (base URL, path, query), with
         credentials in it masked."""
         try:
-            url = str(httpx.URL(self._url(request), params=self._params(request)))
+            # params=None would clear the URL's own query (a page URL's cursor)
+            params = self._params(request)
+            url = str(
+                httpx.URL(self._url(request), params=params) if params else self._url(request)
+            )
         except (httpx.InvalidURL, TypeError, ValueError):
             url = self._url(request)
         return f"{request.method.upper()} {Redactor(self._secrets).url(url)}"

@@ -57,6 +57,34 @@ def test_transport_errors_show_the_full_url_too() -> None:
     assert str(info.value).startswith(f"GET {BASE}/v2/transcript?limit=3: could not connect")
 
 
+def _list_page(surface: str, page: str, transport: httpx.MockTransport) -> None:
+    options = {"api_key": "sk-secret-key", "base_url": BASE, "retry": NO_RETRY}
+    if surface == "sync":
+        with speechkit.Transcriber(**options, http_client=httpx.Client(transport=transport)) as t:
+            t.list_page(page)
+        return
+
+    async def main() -> None:
+        async with speechkit.AsyncTranscriber(
+            **options, http_client=httpx.AsyncClient(transport=transport)
+        ) as t:
+            await t.list_page(page)
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("surface", ["sync", "async"])
+def test_a_transport_error_on_a_page_url_keeps_its_cursor(surface: str) -> None:
+    page = f"{BASE}/v2/transcript?limit=10&before_id=abc"
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    with pytest.raises(speechkit.RequestTimeoutError) as info:
+        _list_page(surface, page, httpx.MockTransport(handle))
+    assert str(info.value).startswith(f"GET {page}: timed out")
+
+
 def test_credentials_in_the_url_are_masked(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
