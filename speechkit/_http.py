@@ -130,7 +130,11 @@ class _ShellBase:
         """``METHOD url`` for an error: the whole URL requested (base URL, path, query), with
         credentials in it masked."""
         try:
-            url = str(httpx.URL(self._url(request), params=self._params(request)))
+            # params=None would clear the URL's own query (a page URL's cursor)
+            params = self._params(request)
+            url = str(
+                httpx.URL(self._url(request), params=params) if params else self._url(request)
+            )
         except (httpx.InvalidURL, TypeError, ValueError):
             url = self._url(request)
         return f"{request.method.upper()} {Redactor(self._secrets).url(url)}"
@@ -284,7 +288,13 @@ class _ShellBase:
         )
         if response.is_success or response.status_code in request.ok_statuses:
             return response
-        raise status_error(request, response, now=time.time(), secrets=self._secrets)
+        raise status_error(
+            request,
+            response,
+            now=time.time(),
+            secrets=self._secrets,
+            key_sent=_same_origin(self._url(request), self._base_url),
+        )
 
     @contextlib.contextmanager
     def _downloading(self, request: Request, path: str | os.PathLike[str]) -> Iterator[Path]:
@@ -299,7 +309,12 @@ class _ShellBase:
             raise
         except Exception as err:
             partial.unlink(missing_ok=True)
-            raise self._wrap(request, err) from err
+            # A signed URL's signature is a secret: the error keeps the redacted request, and
+            # httpx's error it is chained to forgets its request (which holds the URL and
+            # travels with a pickle where tblib is installed, as on Dask workers).
+            if isinstance(err, httpx.RequestError):
+                err._request = None
+            raise self._wrap(request.redacted(self._secrets), err) from err
         partial.replace(target)
 
     def _download_failed(self, request: Request, resp: httpx.Response) -> None:

@@ -18,8 +18,12 @@ from typing import TYPE_CHECKING, Any
 from speechkit._core import operations as ops
 from speechkit._core.flow import Flow, Sleep
 from speechkit._core.group import GroupHooks, Resume
+from speechkit._core.http import Response
+from speechkit._core.paging import Pages
+from speechkit._core.recovery import CLOCK_SLACK, ListWitness, _server_time
 from speechkit._core.rounds import Rounds
 from speechkit.errors import (
+    APIError,
     NotSupportedError,
     TranscriptionCancelledError,
     TranscriptionError,
@@ -33,7 +37,7 @@ if TYPE_CHECKING:
     from speechkit._client_base import TranscriberBase
     from speechkit._core.group import GroupFlow
     from speechkit.config import TranscriptionConfig
-    from speechkit.models import Transcript
+    from speechkit.models import Transcript, TranscriptList
     from speechkit.webhooks import WebhookReceiver
 
 __all__ = ["GroupRun", "LedgerRun", "group_result", "open_ledger"]
@@ -52,6 +56,23 @@ RESUME_HINT = (
     "Wait for them with wait_for_completion(id) (ids in the log), or pass ledger= to resume "
     "a group without creating any job twice."
 )
+
+
+class _ClockWitness(ListWitness):
+    """A :class:`ListWitness` that also keeps the server's clock offset (server minus local
+    seconds, from the first page's ``Date`` header), to date jobs against local times."""
+
+    offset: float | None = None
+
+    def saw(self, response: Response, page: TranscriptList) -> None:
+        super().saw(response, page)
+        served = _server_time(response.headers.get("date"))
+        if served is not None:
+            self.offset = served - self._asked_at
+
+
+def _remote_url(item: Any) -> bool:
+    return isinstance(item, str) and item.startswith(("http://", "https://"))
 
 
 def group_result(
@@ -187,6 +208,7 @@ class LedgerRun:
         resume: list[Resume | None] = []
         elsewhere: list[int] = []
         searching: dict[str, int] = {}
+        lost: dict[int, float | None] = {}
         for index, entry in zip(self.pending, entries, strict=True):
             if entry is None:
                 run.append(index)
@@ -205,6 +227,8 @@ class LedgerRun:
                 searching[entry.upload_url] = len(run)
                 run.append(index)
                 resume.append(Resume(upload_url=entry.upload_url))
+            elif entry.state == "creating" and _remote_url(self.items[index]):
+                lost[index] = entry.claimed_at  # a URL input: its job is not ours alone
             else:  # claimed by us; uploaded (create from the URL) or nothing yet
                 run.append(index)
                 resume.append(Resume(upload_url=entry.upload_url) if entry.upload_url else None)
@@ -214,6 +238,17 @@ class LedgerRun:
                 position = searching[url]
                 resume[position] = Resume(transcript_id=transcript_id)
                 self.ledger.created(self.keys[run[position]], self.options, transcript_id)
+        if lost:
+            answers = yield from self._search_remote(lost)
+            for index, answer in answers.items():
+                if isinstance(answer, APIError):  # undecided: never a second job on a guess
+                    self.outcomes[index] = answer
+                    self.ledger.failed(self.keys[index], self.options, str(answer), job_ended=False)
+                    continue
+                if answer is not None:  # its job: adopt it
+                    self.ledger.created(self.keys[index], self.options, answer)
+                run.append(index)
+                resume.append(None if answer is None else Resume(transcript_id=answer))
         self.pending = elsewhere
         if self.extra is not None:
             for index in self.pending_done():
@@ -248,6 +283,54 @@ class LedgerRun:
             )
         except NotSupportedError:
             return {}  # a provider that cannot list (the create carries the audio): create again
+
+    def _search_remote(
+        self, lost: dict[int, float | None]
+    ) -> Flow[dict[int, str | APIError | None]]:
+        """For URL inputs left in ``creating`` (their create may or may not have been sent):
+        the id of the one job made from the URL after the input was claimed and recorded for no
+        other input (adopt it), None when the job list is shown current and holds no such job
+        (create it), or the error to record when it cannot be told (never a second job)."""
+        client = self.client
+        urls = {index: str(self.items[index]) for index in lost}
+        witness = _ClockWitness(failed_at=client._ctx.wall(), wall=client._ctx.wall)
+        params = {"limit": min(RECOVERY_SEARCH_LIMIT, 200)}
+        pages = Pages(
+            client._ctx, client.provider, params, max_items=RECOVERY_SEARCH_LIMIT, observe=witness
+        )
+        recorded = {e.transcript_id for e in self.ledger.entries() if e.transcript_id}
+        candidates: dict[int, list[str]] = {index: [] for index in lost}
+        undated: set[int] = set()
+        try:
+            while (page := (yield from pages.next())) is not None:
+                for item in page.transcripts:
+                    created = _server_time(getattr(item, "created", None))
+                    for index, url in urls.items():
+                        claimed = lost[index]
+                        if item.audio_url != url or item.id in recorded:
+                            continue
+                        if claimed is None or created is None or witness.offset is None:
+                            undated.add(index)  # a job from this URL we cannot date
+                        elif created > claimed + witness.offset - CLOCK_SLACK - 1.0:
+                            candidates[index].append(item.id)
+        except NotSupportedError:
+            return dict.fromkeys(lost)  # a provider that cannot list (the create carries it)
+        answers: dict[int, str | APIError | None] = {}
+        for index, found in candidates.items():
+            if len(found) == 1 and index not in undated:
+                answers[index] = found[0]
+            elif not found and index not in undated and witness.fresh:
+                answers[index] = None
+            else:
+                answers[index] = APIError(
+                    "An earlier run was interrupted while creating the job for "
+                    f"{urls[index]!r}, and the job list cannot tell whether it was made "
+                    f"({'more than one job matches' if found else 'it may lag behind'}), so "
+                    "it was not created again. The job may exist: look with "
+                    f"find_transcripts([{urls[index]!r}]); if there is none, remove the input "
+                    "from the ledger (Ledger.forget) and run again"
+                )
+        return answers
 
     def group_run(self) -> GroupRun:
         """This run as a :class:`GroupRun` (the ledger's claims are released at its end)."""

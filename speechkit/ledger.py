@@ -324,14 +324,12 @@ class Ledger:
         """Give up this process's claim on an input that has no job recorded (a failure before
         or during its create, an interrupt): the next run takes it at once. An input left in
         ``creating`` is searched for before it is created again."""
-        self._set(audio, options, owner=None, claimed_at=None, error=error)
+        self._set(audio, options, owner=None, error=error)  # claimed_at dates a lost create
 
     def release_all(self) -> None:
         """:meth:`release` every input this ledger object still claims (at the end of a run)."""
         with self._transaction() as db:
-            db.execute(
-                "UPDATE jobs SET owner = NULL, claimed_at = NULL WHERE owner = ?", (self.owner,)
-            )
+            db.execute("UPDATE jobs SET owner = NULL WHERE owner = ?", (self.owner,))
 
     def record(
         self,

@@ -4,6 +4,7 @@ an answer that is a web page or very long, never the page itself."""
 from __future__ import annotations
 
 import asyncio
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,6 +57,34 @@ def test_transport_errors_show_the_full_url_too() -> None:
     assert str(info.value).startswith(f"GET {BASE}/v2/transcript?limit=3: could not connect")
 
 
+def _list_page(surface: str, page: str, transport: httpx.MockTransport) -> None:
+    options = {"api_key": "sk-secret-key", "base_url": BASE, "retry": NO_RETRY}
+    if surface == "sync":
+        with speechkit.Transcriber(**options, http_client=httpx.Client(transport=transport)) as t:
+            t.list_page(page)
+        return
+
+    async def main() -> None:
+        async with speechkit.AsyncTranscriber(
+            **options, http_client=httpx.AsyncClient(transport=transport)
+        ) as t:
+            await t.list_page(page)
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("surface", ["sync", "async"])
+def test_a_transport_error_on_a_page_url_keeps_its_cursor(surface: str) -> None:
+    page = f"{BASE}/v2/transcript?limit=10&before_id=abc"
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    with pytest.raises(speechkit.RequestTimeoutError) as info:
+        _list_page(surface, page, httpx.MockTransport(handle))
+    assert str(info.value).startswith(f"GET {page}: timed out")
+
+
 def test_credentials_in_the_url_are_masked(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -77,6 +106,76 @@ def test_credentials_in_the_url_are_masked(
     assert "s3cr3tsig" not in info.value.response.url
     assert "cdn.example/r.mp3" in caplog.text  # the request was logged...
     assert "s3cr3tsig" not in caplog.text  # ...without the signature
+
+
+SIGNED = "https://cdn.example/r.mp3?X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature=s3cr3tsig"
+
+
+def _save_redacted(handle: Handler, surface: str, target: Path) -> speechkit.SpeechkitError:
+    def storage(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "cdn.example":
+            return handle(request)
+        return httpx.Response(
+            200, json={"status": "redacted_audio_ready", "redacted_audio_url": SIGNED}
+        )
+
+    options = {"api_key": "sk-secret-key", "base_url": BASE, "retry": NO_RETRY}
+    transport = httpx.MockTransport(storage)
+    try:
+        if surface == "sync":
+            with speechkit.Transcriber(
+                **options, http_client=httpx.Client(transport=transport)
+            ) as t:
+                t.save_redacted_audio("job-1", target)
+        else:
+
+            async def main() -> None:
+                async with speechkit.AsyncTranscriber(
+                    **options, http_client=httpx.AsyncClient(transport=transport)
+                ) as t:
+                    await t.save_redacted_audio("job-1", target)
+
+            asyncio.run(main())
+    except speechkit.SpeechkitError as err:
+        return err
+    raise AssertionError("the download did not fail")
+
+
+def _refused(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(403, text="AccessDenied")
+
+
+def _unreachable(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("refused", request=request)
+
+
+@pytest.mark.parametrize("surface", ["sync", "async"])
+@pytest.mark.parametrize("handle", [_refused, _unreachable], ids=["403", "connect"])
+def test_a_signed_download_url_is_masked_on_the_error_and_in_its_pickle(
+    tmp_path: Path, surface: str, handle: Handler
+) -> None:
+    err = _save_redacted(handle, surface, tmp_path / "r.mp3")
+    assert isinstance(err, PermissionDeniedError if handle is _refused else ConnectError)
+    assert err.request is not None
+    assert err.request.path.startswith("https://cdn.example/r.mp3?X-Amz-Credential=")
+    for shown in (str(err), repr(err.request), err.request.path):
+        assert "s3cr3tsig" not in shown
+        assert "AKIAEXAMPLE" not in shown
+
+    assert b"s3cr3tsig" not in pickle.dumps(err)
+    assert not (tmp_path / "r.mp3.part").exists()
+
+
+@pytest.mark.parametrize("surface", ["sync", "async"])
+def test_a_storage_403_does_not_blame_the_api_key(tmp_path: Path, surface: str) -> None:
+    err = _save_redacted(_refused, surface, tmp_path / "r.mp3")
+    assert "The key is not allowed" not in str(err)
+
+
+def test_an_api_403_still_points_at_the_key() -> None:
+    with client(_answer(403, "forbidden", "text/plain")) as t:
+        with pytest.raises(PermissionDeniedError, match="The key is not allowed"):
+            t.get_transcript("job-1")
 
 
 def test_a_password_in_the_base_url_is_masked() -> None:

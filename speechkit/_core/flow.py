@@ -179,9 +179,15 @@ _HINTS = {
 
 
 def status_error(
-    request: Request, response: Response, *, now: float, secrets: Sequence[str] = ()
+    request: Request,
+    response: Response,
+    *,
+    now: float,
+    secrets: Sequence[str] = (),
+    key_sent: bool = True,
 ) -> APIStatusError:
-    """Build the typed error for a non-2xx ``response``. ``now`` is Unix time.
+    """Build the typed error for a non-2xx ``response``. ``now`` is Unix time. ``key_sent``:
+    the request went to the API with its key (not to a storage URL): a 401/403 blames the key.
 
     ``secrets`` (the API key) are masked wherever the server echoed them (a proxy that echoes
     request headers), and the error keeps a redacted copy of the request: neither ``str(err)``
@@ -212,7 +218,9 @@ def status_error(
     )
     if detail:
         message += f": {detail}"
-    hint = _HINTS.get(response.status_code) or url_hint(response.url, response.status_code)
+    hint = (_HINTS.get(response.status_code) if key_sent else None) or url_hint(
+        response.url, response.status_code
+    )
     if hint:
         message += f" ({hint})"
     if response.request_id:

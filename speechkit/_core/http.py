@@ -254,11 +254,14 @@ class Request:
         ]
 
     def redacted(self, secrets: Sequence[str | None] = ()) -> Request:
-        """A copy safe to keep on an error: secret JSON fields, auth headers and the given
-        ``secrets`` masked, and no progress callback."""
+        """A copy safe to keep on an error: secret JSON fields, auth headers, credentials in an
+        absolute URL (a signed URL's signature) and the given ``secrets`` masked, and no
+        progress callback."""
         redactor = Redactor(secrets)
+        absolute = self.path.startswith(("http://", "https://"))  # a signed URL, say
         return dataclasses.replace(
             self,
+            path=redactor.url(self.path) if absolute else self.path,
             json=redactor.json(self.json) if self.json is not None else None,
             headers=redactor.headers(self.headers),
             on_body_sent=None,

@@ -185,12 +185,13 @@ def _create_for_upload(
 
 
 def _answered_in_time(err: APIError) -> bool:
-    """Whether the server had finished with the create when the error came (a reset or its own
-    500). After a timeout, or a gateway's 502/504, it may still be working on it: a job made
-    later than the witness would not be listed yet."""
-    if isinstance(err, RequestTimeoutError):
-        return False
-    return not (isinstance(err, APIStatusError) and err.status_code in {502, 504})
+    """Whether the server had certainly finished with the create when the error came: a reset
+    (the connection dropped) or the origin's own 500. After a timeout, or any other status (a
+    gateway's 502/504, a proxy's 520-524/598/599, a 408 or 409), it may still be working on it:
+    a job made later than the witness would not be listed yet, so the create is not resent."""
+    if isinstance(err, TransportError):
+        return not isinstance(err, RequestTimeoutError)
+    return isinstance(err, APIStatusError) and err.status_code == 500
 
 
 def _may_exist(err: APIError, upload_url: str) -> APIError:

@@ -228,3 +228,102 @@ def test_ctrl_c_during_begin_leaves_no_transaction_open(
     other.execute("ROLLBACK")
     other.close()
     ledger.release_all()  # what the CLI does at Ctrl-C (it raised "transaction within")
+
+
+# -- URL inputs left in `creating` ------------------------------------------------------------
+REMOTE = "https://cdn.example/talk.wav"
+
+
+class UrlJobs:
+    """An API that dates its jobs (``created`` and ``Date``, in server time) and lists them."""
+
+    def __init__(self, listed: list[dict[str, Any]] | None = None) -> None:
+        self.jobs: list[dict[str, Any]] = []
+        self.listed = listed  # what the list shows instead of the jobs (a lagging list)
+        self.creates = 0
+
+    def _now(self) -> str:
+        from datetime import UTC, datetime
+
+        return datetime.now(UTC).replace(tzinfo=None).isoformat()
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        import email.utils
+
+        date = {"date": email.utils.formatdate(usegmt=True)}
+        path = request.url.path
+        if request.method == "POST" and path == "/v2/transcript":
+            self.creates += 1
+            url = json.loads(request.content)["audio_url"]
+            job = {"id": f"job-{self.creates}", "status": "completed", "audio_url": url}
+            self.jobs.append({**job, "created": self._now(), "text": "hello"})
+            return httpx.Response(200, headers=date, json=self.jobs[-1])
+        if request.method == "GET" and path == "/v2/transcript":
+            shown = self.jobs if self.listed is None else self.listed
+            page = {"limit": 200, "result_count": len(shown), "prev_url": None, "next_url": None}
+            return httpx.Response(
+                200, headers=date, json={"page_details": page, "transcripts": shown[::-1]}
+            )
+        if request.method == "GET" and path.startswith("/v2/transcript/"):
+            tid = path.rsplit("/", 1)[1]
+            job = next((j for j in self.jobs + (self.listed or []) if j["id"] == tid), None)
+            return httpx.Response(404) if job is None else httpx.Response(200, json=job)
+        return httpx.Response(404)
+
+
+def _url_transcriber(api: UrlJobs) -> Transcriber:
+    return Transcriber(
+        api_key=API_KEY,
+        base_url=BASE_URL,
+        http_client=httpx.Client(transport=httpx.MockTransport(api.handle)),
+        polling_interval=0.001,
+        retry=RetryPolicy(max_retries=1, initial_delay=0.001, max_delay=0.002),
+    )
+
+
+def test_a_url_input_whose_create_was_sent_before_a_crash_is_adopted(tmp_path: Path) -> None:
+    api = UrlJobs()
+    path = tmp_path / "batch.db"
+    with _url_transcriber(api) as t, pytest.raises(Crash):
+        t.transcribe_group([REMOTE], ledger=CrashingLedger(path, "created", 1))
+    assert api.creates == 1
+    with _url_transcriber(api) as t:
+        group = t.transcribe_group([REMOTE], ledger=Ledger(path, lease=0))
+    assert api.creates == 1  # found on the list, not created again
+    assert [x.id for x in group] == ["job-1"]
+    assert Ledger(path).counts() == {"done": 1}
+
+
+def _left_creating(path: Path, api: UrlJobs) -> None:
+    """A run that recorded `creating` for REMOTE and then died (its create may have been sent)."""
+    with _url_transcriber(api) as t, pytest.raises(Crash):
+        t.transcribe_group([REMOTE], ledger=CrashingLedger(path, "created", 1))
+
+
+@pytest.mark.parametrize("shown", ["nothing", "two jobs"])
+def test_a_url_input_that_cannot_be_told_is_not_created_again(tmp_path: Path, shown: str) -> None:
+    path = tmp_path / "batch.db"
+    api = UrlJobs()
+    _left_creating(path, api)
+    made = api.jobs[0]
+    # A lagging list that shows nothing yet, or two jobs from that URL made since the claim.
+    api.listed = [] if shown == "nothing" else [made, {**made, "id": "job-other"}]
+    with _url_transcriber(api) as t:
+        group = t.transcribe_group([REMOTE], ledger=Ledger(path, lease=0), return_failures=True)
+    assert api.creates == 1  # never a second job on a guess
+    [failure] = group.failures
+    assert f"may exist: look with find_transcripts([{REMOTE!r}])" in str(failure.error)
+    entry = Ledger(path).entries()[0]
+    assert (entry.state, entry.transcript_id) == ("creating", None)  # searched again next run
+
+
+def test_a_url_job_older_than_the_claim_is_not_taken_for_it(tmp_path: Path) -> None:
+    path = tmp_path / "batch.db"
+    old = {"id": "old", "status": "completed", "audio_url": REMOTE, "created": "2024-01-01T00:00"}
+    api = UrlJobs(listed=[old])
+    _left_creating(path, api)
+    api.jobs.clear()  # the crashed create never reached the server; only an old job is listed
+    with _url_transcriber(api) as t:
+        group = t.transcribe_group([REMOTE], ledger=Ledger(path, lease=0), return_failures=True)
+    assert api.creates == 1
+    assert "may exist" in str(group.failures[0].error)
