@@ -234,12 +234,24 @@ class WorkerEngine(Engine):
     def __init__(
         self,
         *,
-        workers: int,
+        workers: int | None,
         max_streams: int,
         spare_streams: int,
-        settings: TurnPolicy,
+        silence_threshold_ms: int,
+        partial_interval_ms: int | None,
+        max_utterance_ms: int,
         worker_options: object,
     ) -> None:
+        """``workers`` None: two, or one on a single CPU. The streaming turn policy starts with
+        one pause limit, ``silence_threshold_ms`` (a session may change it)."""
+        if workers is None:
+            workers = min(2, os.cpu_count() or 1)
+        settings = TurnPolicy(
+            min_silence_ms=silence_threshold_ms,
+            max_silence_ms=silence_threshold_ms,
+            partial_interval_ms=partial_interval_ms,
+            max_utterance_ms=max_utterance_ms,
+        )
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.workers = workers

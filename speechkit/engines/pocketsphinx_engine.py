@@ -15,7 +15,6 @@ search, flat search, best path); word confidences are the lattice posteriors (0.
 from __future__ import annotations
 
 import importlib.util
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -80,15 +79,12 @@ class PocketsphinxEngine(WorkerEngine):
                 "pip install 'speechkit-stt[server]'."
             )
         super().__init__(
-            workers=workers if workers is not None else min(2, os.cpu_count() or 1),
+            workers=workers,
             max_streams=max_streams,
             spare_streams=spare_streams,
-            settings=TurnPolicy(
-                min_silence_ms=silence_threshold_ms,
-                max_silence_ms=silence_threshold_ms,
-                partial_interval_ms=partial_interval_ms,
-                max_utterance_ms=max_utterance_ms,
-            ),
+            silence_threshold_ms=silence_threshold_ms,
+            partial_interval_ms=partial_interval_ms,
+            max_utterance_ms=max_utterance_ms,
             worker_options={"loglevel": "ERROR", **(decoder_options or {})},
         )
 

@@ -38,7 +38,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from speechkit.engines._turns import TurnPolicy
 from speechkit.engines._workers import WorkerEngine, WorkerStream
 from speechkit.engines.base import EngineError, ModelIntegrityError, RecognitionResult
 
@@ -227,15 +226,12 @@ class WhisperEngine(WorkerEngine):
             partial_cpu_budget=partial_cpu_budget,
         )
         super().__init__(
-            workers=workers if workers is not None else min(2, os.cpu_count() or 1),
+            workers=workers,
             max_streams=max_streams,
             spare_streams=spare_streams,
-            settings=TurnPolicy(
-                min_silence_ms=silence_threshold_ms,
-                max_silence_ms=silence_threshold_ms,
-                partial_interval_ms=partial_interval_ms,
-                max_utterance_ms=max_utterance_ms,
-            ),
+            silence_threshold_ms=silence_threshold_ms,
+            partial_interval_ms=partial_interval_ms,
+            max_utterance_ms=max_utterance_ms,
             worker_options=options,
         )
 
